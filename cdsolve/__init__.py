@@ -1,0 +1,38 @@
+"""cdsolve: electric + magnetic coupled-dipole solver for optical binding of levitated nanoparticles.
+
+Data flows one way: ``Scene`` (particles, beams, medium) -> :func:`solve` -> ``Solution``
+(dipoles, local fields) -> observables (forces, torques, cross sections).
+Conventions (SI, ``exp(-i omega t)``, ``p = alpha_e E``, ``m = alpha_m H``) are in
+:mod:`cdsolve.conventions`.
+
+>>> import cdsolve as cd
+>>> scene = cd.Scene(positions=[[-300e-9, 0, 0], [300e-9, 0, 0]],
+...                  particles=cd.Sphere(radius=50e-9, index=1.45),
+...                  illumination=cd.PlaneWave(wavelength=1064e-9, intensity=1e9))
+>>> f = cd.solve(scene).interaction_forces()
+>>> f.shape
+(2, 3)
+"""
+
+__version__ = "0.1.0"
+
+from .beams import BeamSum, GaussianTweezer, PlaneWave  # noqa: E402
+from .materials import Medium  # noqa: E402
+from .polarizability import DipoleParticle, Ellipsoid, KerkerParticle, Sphere  # noqa: E402
+from .scene import Scene  # noqa: E402
+from .solver import Solution, interaction_matrix, solve  # noqa: E402
+
+__all__ = [
+    "Medium",
+    "Sphere",
+    "Ellipsoid",
+    "KerkerParticle",
+    "DipoleParticle",
+    "PlaneWave",
+    "GaussianTweezer",
+    "BeamSum",
+    "Scene",
+    "solve",
+    "Solution",
+    "interaction_matrix",
+]

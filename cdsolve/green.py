@@ -1,0 +1,225 @@
+"""Dyadic Green tensors of a homogeneous, lossless host and their analytic derivatives.
+
+Conventions (see :mod:`cdsolve.conventions`): a dipole at the origin radiates
+
+* ``E = k^2/(eps0 eps_m) G(r) p`` and ``H = k^2 G(r) m``,
+* ``H = c_m k^2 Gx(r) p`` and ``E = -Z k^2 Gx(r) m``,
+
+with ``G(r) = A(r) I + B(r) r r^T`` and ``Gx(r)_ij = C(r) eps_ilj r_l``, where
+(``g = exp(ikr)/(4 pi)``, ``r = |r|``)
+
+* ``A = g (1/r + i/(k r^2) - 1/(k^2 r^3))``
+* ``B = g (-1/r^3 - 3i/(k r^4) + 3/(k^2 r^5))``
+* ``C = g (1/r^2 + i/(k r^3))``.
+
+Each radial function is ``exp(ikr) * sum_n c_n r^-n``; radial derivatives are taken
+exactly on these coefficient lists with the operator ``D = (1/r) d/dr``, so that
+``d_a f(r) = x_a Df`` and ``d_a d_b f = delta_ab Df + x_a x_b D^2 f``.
+
+All functions are vectorized: separations ``r`` of shape ``(..., 3)`` [m] in, tensors
+out with the derivative indices first (``dG[..., a, i, j] = d G_ij / d r_a``).
+The separation is ``r = r_observer - r_source``; ``r = 0`` raises (the self term is
+not a propagator: it is the radiative correction inside the polarizability).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "green_tensor",
+    "green_tensor_gradient",
+    "green_tensor_hessian",
+    "cross_propagator",
+    "cross_propagator_gradient",
+    "cross_propagator_hessian",
+    "green_tensors",
+]
+
+# Levi-Civita symbol eps[i, l, j]
+LEVI_CIVITA = np.zeros((3, 3, 3))
+LEVI_CIVITA[0, 1, 2] = LEVI_CIVITA[1, 2, 0] = LEVI_CIVITA[2, 0, 1] = 1.0
+LEVI_CIVITA[0, 2, 1] = LEVI_CIVITA[2, 1, 0] = LEVI_CIVITA[1, 0, 2] = -1.0
+
+_EYE = np.eye(3)
+
+
+def _radial_coefficients(k: float) -> dict[str, dict[int, complex]]:
+    """Coefficients ``{power n: c_n}`` of ``A, B, C`` as ``exp(ikr) sum c_n r^-n`` (incl. 1/4pi)."""
+    q = 1.0 / (4.0 * np.pi)
+    return {
+        "A": {1: q, 2: 1j * q / k, 3: -q / k**2},
+        "B": {3: -q, 4: -3j * q / k, 5: 3 * q / k**2},
+        "C": {2: q, 3: 1j * q / k},
+    }
+
+
+def _D(coeffs: dict[int, complex], k: float) -> dict[int, complex]:
+    """Apply ``D = (1/r) d/dr`` to ``exp(ikr) sum c_n r^-n``."""
+    out: dict[int, complex] = {}
+    for n, c in coeffs.items():
+        out[n + 1] = out.get(n + 1, 0.0) + 1j * k * c
+        out[n + 2] = out.get(n + 2, 0.0) - n * c
+    return out
+
+
+def _evaluate(coeffs: dict[int, complex], phase: np.ndarray, inv_r: np.ndarray) -> np.ndarray:
+    """Evaluate ``exp(ikr) sum c_n r^-n`` with ``phase = exp(ikr)``, ``inv_r = 1/r``."""
+    total = np.zeros_like(phase)
+    for n, c in sorted(coeffs.items(), reverse=True):
+        total = total + c * inv_r**n
+    return phase * total
+
+
+def _prepare(r: np.ndarray, k: float):
+    r = np.asarray(r, dtype=float)
+    if r.shape[-1:] != (3,):
+        raise ValueError(f"separations must have shape (..., 3), got {r.shape}")
+    if not np.isfinite(k) or k <= 0:
+        raise ValueError(f"wavenumber k must be finite and > 0, got {k}")
+    dist = np.linalg.norm(r, axis=-1)
+    if np.any(dist == 0):
+        raise ValueError("Green tensor evaluated at zero separation (coincident points)")
+    if not np.all(np.isfinite(dist)):
+        raise ValueError("separations contain NaN or inf")
+    inv_r = 1.0 / dist
+    phase = np.exp(1j * k * dist)
+    return r, inv_r, phase
+
+
+def green_tensors(r: np.ndarray, k: float, order: int = 0, cross: bool = True) -> dict[str, np.ndarray]:
+    """Electric Green tensor and cross propagator with derivatives up to ``order`` in one pass.
+
+    Parameters
+    ----------
+    r : (..., 3) float [m]
+        Separations ``r_observer - r_source`` (non-zero).
+    k : float [1/m]
+        Wavenumber in the host medium.
+    order : {0, 1, 2}
+        Highest derivative order returned.
+    cross : bool
+        Also return the cross propagator ``Gx`` (and its derivatives).
+
+    Returns
+    -------
+    dict with keys ``"G"`` (..., 3, 3) [1/m], ``"dG"`` (..., 3, 3, 3) [1/m^2],
+    ``"d2G"`` (..., 3, 3, 3, 3) [1/m^3] and the same with ``"Gx"`` (complex).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = green_tensors(np.array([0.0, 0.0, 1e-6]), k=2 * np.pi / 1e-6, order=1)
+    >>> np.allclose(out["G"], out["G"].T)
+    True
+    """
+    if order not in (0, 1, 2):
+        raise ValueError(f"order must be 0, 1 or 2, got {order}")
+    r, inv_r, phase = _prepare(r, k)
+    co = _radial_coefficients(k)
+    x = r
+    out: dict[str, np.ndarray] = {}
+
+    A = _evaluate(co["A"], phase, inv_r)
+    B = _evaluate(co["B"], phase, inv_r)
+    xx = x[..., :, None] * x[..., None, :]
+    out["G"] = A[..., None, None] * _EYE + B[..., None, None] * xx
+    if cross:
+        C = _evaluate(co["C"], phase, inv_r)
+        xeps = np.einsum("...l,ilj->...ij", x, LEVI_CIVITA)  # eps_ilj x_l
+        out["Gx"] = C[..., None, None] * xeps
+    if order == 0:
+        return out
+
+    DA_c, DB_c = _D(co["A"], k), _D(co["B"], k)
+    DA = _evaluate(DA_c, phase, inv_r)
+    DB = _evaluate(DB_c, phase, inv_r)
+    # dG_aij = x_a DA d_ij + x_a x_i x_j DB + B (d_ai x_j + d_aj x_i)
+    d_ai_xj = _EYE[:, :, None] * x[..., None, None, :]
+    d_aj_xi = _EYE[:, None, :] * x[..., None, :, None]
+    out["dG"] = (
+        (x[..., :, None, None] * DA[..., None, None, None]) * _EYE
+        + x[..., :, None, None] * xx[..., None, :, :] * DB[..., None, None, None]
+        + B[..., None, None, None] * (d_ai_xj + d_aj_xi)
+    )
+    if cross:
+        DC_c = _D(co["C"], k)
+        DC = _evaluate(DC_c, phase, inv_r)
+        # dGx_aij = x_a DC eps_ilj x_l + C eps_iaj
+        out["dGx"] = (
+            x[..., :, None, None] * (DC[..., None, None] * xeps)[..., None, :, :]
+            + C[..., None, None, None] * np.transpose(LEVI_CIVITA, (1, 0, 2))
+        )
+    if order == 1:
+        return out
+
+    D2A = _evaluate(_D(DA_c, k), phase, inv_r)
+    D2B = _evaluate(_D(DB_c, k), phase, inv_r)
+    xa = x[..., :, None, None, None]
+    xb = x[..., None, :, None, None]
+    xi = x[..., None, None, :, None]
+    xj = x[..., None, None, None, :]
+    d_ab = _EYE[:, :, None, None]
+    d_ij = _EYE[None, None, :, :]
+    d_ai = _EYE[:, None, :, None]
+    d_aj = _EYE[:, None, None, :]
+    d_bi = _EYE[None, :, :, None]
+    d_bj = _EYE[None, :, None, :]
+    e = (..., None, None, None, None)
+    out["d2G"] = (
+        (d_ab * DA[e] + xa * xb * D2A[e]) * d_ij
+        + (d_ab * xi * xj + xa * d_bi * xj + xa * xi * d_bj) * DB[e]
+        + xa * xi * xj * xb * D2B[e]
+        + xb * DB[e] * (d_ai * xj + d_aj * xi)
+        + B[e] * (d_ai * d_bj + d_aj * d_bi)
+    )
+    if cross:
+        D2C = _evaluate(_D(DC_c, k), phase, inv_r)
+        eps_ilj_xl = xeps[..., None, None, :, :]
+        eps_ibj = np.transpose(LEVI_CIVITA, (1, 0, 2))[None, :, :, :]  # [a(dummy), b, i, j]
+        eps_iaj = np.transpose(LEVI_CIVITA, (1, 0, 2))[:, None, :, :]
+        out["d2Gx"] = (
+            (d_ab * DC[e] + xa * xb * D2C[e]) * eps_ilj_xl
+            + xa * DC[e] * eps_ibj
+            + xb * DC[e] * eps_iaj
+        )
+    return out
+
+
+def green_tensor(r: np.ndarray, k: float) -> np.ndarray:
+    """Electric dyadic Green tensor ``G(r)``, shape (..., 3, 3) complex [1/m].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> k = 2 * np.pi / 1e-6
+    >>> G = green_tensor(np.array([1e-6, 0.0, 0.0]), k)
+    >>> bool(np.allclose(G, green_tensor(np.array([-1e-6, 0.0, 0.0]), k)))
+    True
+    """
+    return green_tensors(r, k, 0, cross=False)["G"]
+
+
+def green_tensor_gradient(r: np.ndarray, k: float) -> np.ndarray:
+    """``dG[..., a, i, j] = d G_ij / d r_a``, shape (..., 3, 3, 3) complex [1/m^2]."""
+    return green_tensors(r, k, 1, cross=False)["dG"]
+
+
+def green_tensor_hessian(r: np.ndarray, k: float) -> np.ndarray:
+    """``d2G[..., a, b, i, j] = d^2 G_ij / d r_a d r_b``, shape (..., 3, 3, 3, 3) complex [1/m^3]."""
+    return green_tensors(r, k, 2, cross=False)["d2G"]
+
+
+def cross_propagator(r: np.ndarray, k: float) -> np.ndarray:
+    """Electric-magnetic cross propagator ``Gx(r)`` (``Gx v = C(r) r x v``), (..., 3, 3) [1/m]."""
+    return green_tensors(r, k, 0)["Gx"]
+
+
+def cross_propagator_gradient(r: np.ndarray, k: float) -> np.ndarray:
+    """``dGx[..., a, i, j] = d Gx_ij / d r_a``, shape (..., 3, 3, 3) complex [1/m^2]."""
+    return green_tensors(r, k, 1)["dGx"]
+
+
+def cross_propagator_hessian(r: np.ndarray, k: float) -> np.ndarray:
+    """``d2Gx[..., a, b, i, j]``, shape (..., 3, 3, 3, 3) complex [1/m^3]."""
+    return green_tensors(r, k, 2)["d2Gx"]
