@@ -1,0 +1,654 @@
+"""Incident illumination: plane waves, paraxial Gaussian tweezers and coherent sums.
+
+Conventions follow :mod:`cdsolve.conventions`: SI units, ``exp(-i omega t)``,
+host wavenumber ``k = 2 pi n_m / wavelength`` (``wavelength`` is the *vacuum*
+wavelength), ``omega = 2 pi c / wavelength``, gradients
+``dF[..., a, i] = dF_i / dr_a`` and Hessians ``d2F[..., a, b, i]``.
+
+Every beam exposes the same interface (see :class:`Beam`)::
+
+    E, H = beam.fields(points, n_medium)        # (..., 3) complex [V/m], [A/m]
+    dE, dH = beam.gradients(points, n_medium)   # (..., 3, 3) complex [V/m^2], [A/m^2]
+    d2E, d2H = beam.hessians(points, n_medium)  # (..., 3, 3, 3) complex [V/m^3], [A/m^3]
+
+All derivatives are analytic. The magnetic field is *defined* by Faraday's law,
+``H = curl E / (i omega mu0)``, applied to the (analytic) derivatives of ``E``;
+``dH`` and ``d2H`` use the second and third derivatives of ``E``. Hence
+``H`` is exactly consistent with ``E`` even for the paraxial tweezer (whose
+``E`` is not exactly divergence-free).
+
+Examples
+--------
+>>> import numpy as np
+>>> pw = PlaneWave(1064e-9, intensity=1e9)
+>>> E, H = pw.fields(np.zeros((2, 3)), 1.0)
+>>> E.shape, H.shape, E.dtype
+((2, 3), (2, 3), dtype('complex128'))
+>>> tw = GaussianTweezer(1064e-9, waist=1e-6, power=0.1)
+>>> beam = tw + pw                      # coherent sum -> BeamSum
+>>> type(beam).__name__, len(beam.beams)
+('BeamSum', 2)
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import numbers
+from typing import Sequence
+
+import numpy as np
+
+from cdsolve.conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
+
+__all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "as_illumination", "beam_frame"]
+
+#: tolerance of the transversality check ``|k^ . e^| <= TRANSVERSE_TOL``
+TRANSVERSE_TOL = 1e-10
+
+# Levi-Civita symbol eps[i, j, k]
+_LEVI = np.zeros((3, 3, 3))
+_LEVI[0, 1, 2] = _LEVI[1, 2, 0] = _LEVI[2, 0, 1] = 1.0
+_LEVI[0, 2, 1] = _LEVI[2, 1, 0] = _LEVI[1, 0, 2] = -1.0
+
+
+# --------------------------------------------------------------------------- validation helpers
+def _positive_float(name: str, value) -> float:
+    """Return ``value`` as a finite float > 0 or raise ValueError naming ``name``."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not np.isfinite(v) or v <= 0.0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return v
+
+
+def _finite_float(name: str, value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _vector(name: str, value, dtype) -> np.ndarray:
+    """Return ``value`` as a finite 3-vector of ``dtype`` or raise ValueError naming ``name``."""
+    try:
+        v = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a 3-vector of {np.dtype(dtype).name}, got {value!r}") from None
+    if v.shape != (3,):
+        raise ValueError(f"{name} must have shape (3,), got shape {v.shape} ({value!r})")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return v
+
+
+def _unit_direction(value) -> np.ndarray:
+    d = _vector("direction", value, float)
+    norm = np.linalg.norm(d)
+    if norm == 0.0:
+        raise ValueError(f"direction must be a non-zero vector, got {value!r}")
+    return d / norm
+
+
+def _unit_polarization(value, direction: np.ndarray) -> np.ndarray:
+    e = _vector("polarization", value, complex)
+    norm = np.linalg.norm(e)
+    if norm == 0.0:
+        raise ValueError(f"polarization must be a non-zero vector, got {value!r}")
+    e = e / norm
+    overlap = abs(np.dot(direction, e))
+    if overlap > TRANSVERSE_TOL:
+        raise ValueError(
+            f"polarization {value!r} is not transverse to direction {tuple(direction.tolist())!r} "
+            f"(|k^.e^| = {overlap:.3g} > {TRANSVERSE_TOL:g})"
+        )
+    return e
+
+
+def _check_n_medium(n_medium) -> float:
+    if isinstance(n_medium, complex) or np.iscomplexobj(n_medium):
+        raise ValueError(f"n_medium must be real (lossless host), got {n_medium!r}")
+    return _positive_float("n_medium", n_medium)
+
+
+def _as_points(points) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Flatten ``points`` of shape ``(..., 3)`` [m] to ``(M, 3)`` float; return it and the leading shape."""
+    p = np.asarray(points)
+    if np.iscomplexobj(p):
+        raise ValueError("points must be real coordinates [m], got a complex array")
+    p = p.astype(float, copy=False)
+    if p.ndim == 0 or p.shape[-1] != 3:
+        raise ValueError(f"points must have shape (M, 3) or (3,), got shape {p.shape}")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("points must be finite (found NaN or inf)")
+    return p.reshape(-1, 3), p.shape[:-1]
+
+
+def beam_frame(direction) -> np.ndarray:
+    """Right-handed orthonormal beam frame for a propagation direction.
+
+    Rule: ``e_z' = d^``; ``e_x' = normalize(y^ x d^)`` if ``|y^ x d^| >= 0.5``, otherwise
+    (``d^`` within 30 degrees of ``+-y^``) ``e_x' = normalize(x^ - (x^.d^) d^)``;
+    ``e_y' = e_z' x e_x'``. For ``d^ = z^`` this is the identity. Beam-frame
+    coordinates of a lab vector ``v`` are ``R @ v``.
+
+    Parameters
+    ----------
+    direction : array_like, shape (3,), float
+        Propagation direction (any non-zero length).
+
+    Returns
+    -------
+    R : ndarray, shape (3, 3), float
+        Rows are ``e_x', e_y', e_z'`` in lab coordinates (``R @ R.T = 1``, ``det R = +1``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.allclose(beam_frame((0, 0, 1)), np.eye(3))
+    True
+    >>> R = beam_frame((1, 1, 0))
+    >>> np.allclose(R @ R.T, np.eye(3)), round(float(np.linalg.det(R)), 12)
+    (True, 1.0)
+    """
+    d = _unit_direction(direction)
+    ex = np.cross([0.0, 1.0, 0.0], d)
+    if np.linalg.norm(ex) < 0.5:
+        ex = np.array([1.0, 0.0, 0.0]) - d[0] * d
+    ex = ex / np.linalg.norm(ex)
+    ey = np.cross(d, ex)
+    return np.stack([ex, ey, d])
+
+
+# --------------------------------------------------------------------------- base class
+class Beam(abc.ABC):
+    """Abstract monochromatic illumination in a lossless host of real index ``n_medium``.
+
+    Subclasses provide ``wavelength`` (vacuum wavelength [m], float > 0) and
+    implement :meth:`_e_jets`; the public methods derive ``H`` from ``E`` by
+    Faraday's law ``H = curl E / (i omega mu0)`` with ``omega = 2 pi c / wavelength``.
+
+    Point arrays may have any leading shape ``(..., 3)`` (typically ``(M, 3)``;
+    a single point ``(3,)`` gives outputs without the ``M`` axis). Beams can be
+    added coherently with ``+`` (returns a :class:`BeamSum`).
+    """
+
+    wavelength: float
+
+    @abc.abstractmethod
+    def _e_jets(self, points: np.ndarray, n_medium: float, order: int) -> list[np.ndarray]:
+        """Electric field and its derivatives ``[E, dE, ..., d^order E]``.
+
+        ``points`` is ``(M, 3)`` float [m]; entry ``j`` has shape ``(M,) + (3,)*(j+1)``,
+        complex, with the derivative indices first (``d2E[m, a, b, i]``).
+        """
+
+    def _omega(self) -> float:
+        return 2.0 * np.pi * C0 / self.wavelength
+
+    def _jets(self, points, n_medium, order):
+        pts, lead = _as_points(points)
+        n = _check_n_medium(n_medium)
+        jets = self._e_jets(pts, n, order + 1)
+        faraday = 1.0 / (1j * self._omega() * MU0)
+        # (curl F)_i = eps_ijk d_j F_k, applied to the last two indices
+        h_jets = [faraday * np.einsum("ijk,...jk->...i", _LEVI, d) for d in jets[1:]]
+        e_out = jets[order].reshape(lead + jets[order].shape[1:])
+        h_out = h_jets[order].reshape(lead + h_jets[order].shape[1:])
+        return e_out, h_out
+
+    def fields(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
+        """Electric and magnetic fields.
+
+        Parameters
+        ----------
+        points : array_like, shape (M, 3) or (3,), float [m]
+            Evaluation points (any leading shape ``(..., 3)`` is accepted).
+        n_medium : float [-]
+            Real refractive index of the host.
+
+        Returns
+        -------
+        E : ndarray, shape (M, 3), complex [V/m]
+            (shape ``points.shape[:-1] + (3,)``, so ``(3,)`` for a single point;
+            likewise for the gradients/Hessians below)
+        H : ndarray, shape (M, 3), complex [A/m]
+            ``H = curl E / (i omega mu0)`` exactly.
+        """
+        return self._jets(points, n_medium, 0)
+
+    def gradients(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
+        """Analytic gradients ``dE[m, a, i] = dE_i/dr_a`` and ``dH[m, a, i] = dH_i/dr_a``.
+
+        Parameters
+        ----------
+        points : array_like, shape (M, 3) or (3,), float [m]
+        n_medium : float [-]
+
+        Returns
+        -------
+        dE : ndarray, shape (M, 3, 3), complex [V/m^2]
+        dH : ndarray, shape (M, 3, 3), complex [A/m^2]
+        """
+        return self._jets(points, n_medium, 1)
+
+    def hessians(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
+        """Analytic Hessians ``d2E[m, a, b, i] = d^2 E_i / dr_a dr_b`` (same for ``H``).
+
+        Parameters
+        ----------
+        points : array_like, shape (M, 3) or (3,), float [m]
+        n_medium : float [-]
+
+        Returns
+        -------
+        d2E : ndarray, shape (M, 3, 3, 3), complex [V/m^3], symmetric in ``a, b``
+        d2H : ndarray, shape (M, 3, 3, 3), complex [A/m^3], symmetric in ``a, b``
+        """
+        return self._jets(points, n_medium, 2)
+
+    def __add__(self, other):
+        if not isinstance(other, Beam):
+            return NotImplemented
+        return BeamSum((self, other))
+
+    def __radd__(self, other):
+        # allows the builtin sum(beams), which starts from the integer 0
+        if isinstance(other, numbers.Number) and other == 0:
+            return self
+        return NotImplemented
+
+
+class _ScalarEnvelopeBeam(Beam):
+    """Beam of the form ``E(r) = E0 e^ psi(r)`` with a constant polarization ``e^``.
+
+    Subclasses implement :meth:`_amplitude` (complex ``E0`` [V/m]) and
+    :meth:`_psi_jets` (scalar ``psi`` and its lab-frame derivatives).
+    """
+
+    @abc.abstractmethod
+    def _amplitude(self, n_medium: float) -> complex:
+        """Complex field amplitude ``E0`` [V/m] in a host of index ``n_medium``."""
+
+    @abc.abstractmethod
+    def _psi_jets(self, points: np.ndarray, n_medium: float, order: int) -> list[np.ndarray]:
+        """``[psi, dpsi, ..., d^order psi]``, entry ``j`` of shape ``(M,) + (3,)*j``, complex."""
+
+    def _e_jets(self, points, n_medium, order):
+        e0 = self._amplitude(n_medium) * np.asarray(self.polarization, dtype=complex)
+        return [psi[..., None] * e0 for psi in self._psi_jets(points, n_medium, order)]
+
+
+def _jets_from_log(psi: np.ndarray, g: list[np.ndarray], order: int) -> list[np.ndarray]:
+    """Derivatives of ``psi = exp(G)`` from those of ``G`` (Faa di Bruno, up to third order).
+
+    ``psi`` is ``(M,)``; ``g[j-1]`` is the ``j``-th derivative of ``G``, shape ``(M,) + (3,)*j``.
+    """
+    out = [psi]
+    if order >= 1:
+        g1 = g[0]
+        out.append(psi[:, None] * g1)
+    if order >= 2:
+        g2 = g[1]
+        g1g1 = g1[:, :, None] * g1[:, None, :]
+        out.append(psi[:, None, None] * (g2 + g1g1))
+    if order >= 3:
+        g3 = g[2]
+        t = g3 + g1g1[:, :, :, None] * g1[:, None, None, :]
+        t = t + g2[:, :, :, None] * g1[:, None, None, :]  # g_ab g_c
+        t = t + g2[:, :, None, :] * g1[:, None, :, None]  # g_ac g_b
+        t = t + g2[:, None, :, :] * g1[:, :, None, None]  # g_bc g_a
+        out.append(psi[:, None, None, None] * t)
+    if order > 3:
+        raise NotImplementedError("derivatives beyond third order are not implemented")
+    return out
+
+
+# --------------------------------------------------------------------------- plane wave
+@dataclasses.dataclass(frozen=True)
+class PlaneWave(_ScalarEnvelopeBeam):
+    """Homogeneous plane wave ``E = E0 e^ exp(i (k k^.r + phase))``.
+
+    Parameters
+    ----------
+    wavelength : float [m]
+        Vacuum wavelength, > 0.
+    direction : array_like, shape (3,), float
+        Propagation direction ``k^`` (normalized internally; stored as a unit tuple).
+    polarization : array_like, shape (3,), complex
+        Polarization ``e^`` (normalized internally, ``|e^| = 1``); must be transverse,
+        ``|k^.e^| <= 1e-10``. Circular: ``(1, 1j, 0)/sqrt(2)``.
+    intensity : float [W/m^2], optional
+        Time-averaged intensity in the host; ``|E0| = sqrt(2 I / (n_m c eps0))``
+        (converted at evaluation time, since it needs ``n_medium``).
+    amplitude : complex [V/m], optional
+        Complex amplitude ``E0``. Give exactly one of ``intensity`` / ``amplitude``.
+    phase : float [rad]
+        Added phase.
+
+    Notes
+    -----
+    ``H = k^ x E / Z`` with ``Z = Z0 / n_m``; ``div E = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cdsolve.conventions import intensity_from_amplitude
+    >>> pw = PlaneWave(1064e-9, direction=(1, 0, 0), polarization=(0, 1, 1j), intensity=2e9)
+    >>> E, H = pw.fields([0.0, 0.0, 0.0], 1.33)
+    >>> E.shape, round(float(intensity_from_amplitude(np.linalg.norm(E), 1.33)) / 2e9, 12)
+    ((3,), 1.0)
+    >>> bool(abs(np.dot(E, E)) < 1e-6 * np.vdot(E, E).real)   # circular polarization
+    True
+    """
+
+    wavelength: float
+    direction: Sequence[float] = (0.0, 0.0, 1.0)
+    polarization: Sequence[complex] = (1.0, 0.0, 0.0)
+    intensity: float | None = None
+    amplitude: complex | None = None
+    phase: float = 0.0
+
+    def __post_init__(self):
+        s = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 (frozen dataclass)
+        s("wavelength", _positive_float("wavelength", self.wavelength))
+        d = _unit_direction(self.direction)
+        s("direction", tuple(float(x) for x in d))
+        s("polarization", tuple(complex(x) for x in _unit_polarization(self.polarization, d)))
+        if (self.intensity is None) == (self.amplitude is None):
+            raise ValueError(
+                f"give exactly one of intensity and amplitude, got intensity={self.intensity!r}, "
+                f"amplitude={self.amplitude!r}"
+            )
+        if self.intensity is not None:
+            i = _finite_float("intensity", self.intensity)
+            if i == 0.0:
+                raise ValueError(f"intensity={self.intensity!r}: zero beam power")
+            if i < 0.0:
+                raise ValueError(f"intensity must be > 0, got {self.intensity!r}")
+            s("intensity", i)
+        else:
+            try:
+                a = complex(self.amplitude)
+            except (TypeError, ValueError):
+                raise ValueError(f"amplitude must be a complex number, got {self.amplitude!r}") from None
+            if not np.isfinite(a):
+                raise ValueError(f"amplitude must be finite, got {self.amplitude!r}")
+            if a == 0:
+                raise ValueError(f"amplitude={self.amplitude!r}: zero beam power")
+            s("amplitude", a)
+        s("phase", _finite_float("phase", self.phase))
+
+    def _amplitude(self, n_medium):
+        if self.amplitude is not None:
+            return self.amplitude
+        return amplitude_from_intensity(self.intensity, n_medium) + 0j
+
+    def _psi_jets(self, points, n_medium, order):
+        k = wavenumber(self.wavelength, n_medium)
+        kvec = k * np.asarray(self.direction)
+        psi = np.exp(1j * (points @ kvec + self.phase))
+        ik = 1j * kvec
+        m = len(psi)
+        g = [np.broadcast_to(ik, (m, 3)), np.zeros((m, 3, 3), complex)]
+        g.append(np.zeros((m, 3, 3, 3), complex) if order >= 3 else None)
+        return _jets_from_log(psi, g, order)
+
+
+# --------------------------------------------------------------------------- Gaussian tweezer
+@dataclasses.dataclass(frozen=True)
+class GaussianTweezer(_ScalarEnvelopeBeam):
+    """Paraxial Gaussian focus (Rudolph et al., PRA 110, 063507 (2024), eqs. (69)-(70)).
+
+    In beam-frame coordinates ``r' = R (r - focus)`` (``R = beam_frame(direction)``,
+    ``z'`` along the propagation direction)::
+
+        E = E0 e^ exp(i phase) exp(i k z') f_tw(r'),
+        f_tw = 1/(1 + i z'/zR) exp(-(x'^2 + y'^2) / (w0^2 (1 + i z'/zR))),
+        zR = k w0^2 / 2,  k = 2 pi n_m / wavelength.
+
+    With ``exp(-i omega t)`` the wave travels along ``+direction`` (phase ``+k z'``);
+    the Gouy factor ``1/(1 + i z'/zR)`` contributes the phase ``-arctan(z'/zR)``,
+    so on axis ``arg E = k z' - arctan(z'/zR) + phase`` (``E0 > 0`` real).
+    The field is purely transverse (no longitudinal component), hence
+    ``div E = O(1/(k w0))``; ``H = curl E/(i omega mu0)`` is exact for this ``E``.
+    Since ``f_tw`` is axially symmetric, the field does not depend on the choice
+    of the transverse axes of the beam frame (see :func:`beam_frame`).
+
+    Parameters
+    ----------
+    wavelength : float [m]
+        Vacuum wavelength, > 0.
+    focus : array_like, shape (3,), float [m]
+        Focal point.
+    waist : float [m], optional
+        ``1/e^2`` intensity radius ``w0`` at the focus.
+    na : float [-], optional
+        Numerical aperture ``NA = n_m sin(theta)``; paraxial relation
+        ``w0 = wavelength / (pi NA)`` with the *vacuum* wavelength (the far-field
+        half-angle in the medium is ``theta = lambda/(n_m pi w0)``, so ``n_m`` cancels).
+        Give exactly one of ``waist`` / ``na``.
+    power : float [W]
+        Beam power, > 0; peak intensity ``I0 = 2 P / (pi w0^2) = n_m c eps0 |E0|^2 / 2``.
+        The flux of ``Re(E x H*)/2`` of this paraxial model through any plane
+        ``z' = const`` is ``P (1 - 1/(k w0)^2)`` (conserved along ``z'``; the
+        deficit comes from the Gouy/curvature part of ``d psi/dz'`` entering ``H``).
+    polarization : array_like, shape (3,), complex
+        Lab-frame polarization, normalized internally, must be transverse to ``direction``.
+    phase : float [rad]
+        Added phase.
+    direction : array_like, shape (3,), float
+        Propagation direction (normalized internally).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tw = GaussianTweezer(1064e-9, na=0.2, power=0.05)
+    >>> round(tw.w0 * 1e6, 6)
+    1.693409
+    >>> zr, k = tw.rayleigh_range(1.0), 2 * np.pi / 1064e-9
+    >>> E, H = tw.fields([[0.0, 0.0, 0.0], [0.0, 0.0, zr]], 1.0)
+    >>> round(float(np.angle(E[1, 0] / E[0, 0] * np.exp(-1j * k * zr)) / np.pi), 12)  # Gouy: -pi/4
+    -0.25
+    """
+
+    wavelength: float
+    focus: Sequence[float] = (0.0, 0.0, 0.0)
+    waist: float | None = None
+    na: float | None = None
+    power: float | None = None
+    polarization: Sequence[complex] = (1.0, 0.0, 0.0)
+    phase: float = 0.0
+    direction: Sequence[float] = (0.0, 0.0, 1.0)
+
+    def __post_init__(self):
+        s = lambda name, v: object.__setattr__(self, name, v)  # noqa: E731 (frozen dataclass)
+        s("wavelength", _positive_float("wavelength", self.wavelength))
+        s("focus", tuple(float(x) for x in _vector("focus", self.focus, float)))
+        if (self.waist is None) == (self.na is None):
+            raise ValueError(f"give exactly one of waist and na, got waist={self.waist!r}, na={self.na!r}")
+        if self.waist is not None:
+            s("waist", _positive_float("waist", self.waist))
+        else:
+            s("na", _positive_float("na", self.na))
+        if self.power is None:
+            raise ValueError("power [W] is required, got power=None")
+        p = _finite_float("power", self.power)
+        if p == 0.0:
+            raise ValueError(f"power={self.power!r}: zero beam power")
+        if p < 0.0:
+            raise ValueError(f"power must be > 0, got {self.power!r}")
+        s("power", p)
+        d = _unit_direction(self.direction)
+        s("direction", tuple(float(x) for x in d))
+        s("polarization", tuple(complex(x) for x in _unit_polarization(self.polarization, d)))
+        s("phase", _finite_float("phase", self.phase))
+
+    @property
+    def w0(self) -> float:
+        """Waist radius ``w0`` [m] (``waist``, or ``wavelength / (pi na)``)."""
+        return self.waist if self.waist is not None else self.wavelength / (np.pi * self.na)
+
+    def rayleigh_range(self, n_medium: float) -> float:
+        """Rayleigh range ``zR = k w0^2 / 2`` [m] in a host of index ``n_medium``."""
+        return 0.5 * wavenumber(self.wavelength, _check_n_medium(n_medium)) * self.w0**2
+
+    def peak_intensity(self) -> float:
+        """Peak intensity ``I0 = 2 P / (pi w0^2)`` [W/m^2]."""
+        return 2.0 * self.power / (np.pi * self.w0**2)
+
+    def _amplitude(self, n_medium):
+        return amplitude_from_intensity(self.peak_intensity(), n_medium) * np.exp(1j * self.phase)
+
+    def _psi_jets(self, points, n_medium, order):
+        # psi = exp(G), G = i k z - ln q - rho^2 u / w^2, q = 1 + i z/zR, u = 1/q,
+        # du/dz = -s u^2 with s = i/zR.
+        k = wavenumber(self.wavelength, n_medium)
+        w2 = self.w0**2
+        zr = 0.5 * k * w2
+        rot = beam_frame(self.direction)
+        xp = (points - np.asarray(self.focus)) @ rot.T  # beam-frame coordinates (M, 3)
+        x, y, z = xp[:, 0], xp[:, 1], xp[:, 2]
+        s = 1j / zr
+        u = 1.0 / (1.0 + s * z)
+        rho2 = (x * x + y * y) / w2
+        psi = u * np.exp(1j * k * z - rho2 * u)
+        m = len(z)
+        g1 = np.empty((m, 3), complex)
+        g1[:, 0] = -2.0 * x * u / w2
+        g1[:, 1] = -2.0 * y * u / w2
+        g1[:, 2] = 1j * k - s * u + rho2 * s * u**2
+        g2 = np.zeros((m, 3, 3), complex)
+        g2[:, 0, 0] = g2[:, 1, 1] = -2.0 * u / w2
+        g2[:, 0, 2] = g2[:, 2, 0] = 2.0 * x * s * u**2 / w2
+        g2[:, 1, 2] = g2[:, 2, 1] = 2.0 * y * s * u**2 / w2
+        g2[:, 2, 2] = s**2 * u**2 - 2.0 * rho2 * s**2 * u**3
+        g3 = None
+        if order >= 3:
+            g3 = np.zeros((m, 3, 3, 3), complex)
+            gxxz = 2.0 * s * u**2 / w2
+            for a, b, c in ((0, 0, 2), (0, 2, 0), (2, 0, 0)):
+                g3[:, a, b, c] = gxxz
+                g3[:, a + (a == 0), b + (b == 0), c + (c == 0)] = gxxz  # yyz permutations
+            gxzz = -4.0 * x * s**2 * u**3 / w2
+            gyzz = -4.0 * y * s**2 * u**3 / w2
+            for a, b, c in ((0, 2, 2), (2, 0, 2), (2, 2, 0)):
+                g3[:, a, b, c] = gxzz
+                g3[:, a + (a == 0), b + (b == 0), c + (c == 0)] = gyzz
+            g3[:, 2, 2, 2] = -2.0 * s**3 * u**3 + 6.0 * rho2 * s**3 * u**4
+        jets = _jets_from_log(psi, [g1, g2, g3], order)
+        # back to lab frame: d/dr_a = R[p, a] d/dr'_p on every derivative index
+        out = [jets[0]]
+        if order >= 1:
+            out.append(jets[1] @ rot)
+        if order >= 2:
+            out.append(np.einsum("mpq,pa,qb->mab", jets[2], rot, rot, optimize=True))
+        if order >= 3:
+            out.append(np.einsum("mpqr,pa,qb,rc->mabc", jets[3], rot, rot, rot, optimize=True))
+        return out
+
+
+# --------------------------------------------------------------------------- coherent sum
+@dataclasses.dataclass(frozen=True)
+class BeamSum(Beam):
+    """Coherent sum of beams of one common wavelength.
+
+    Parameters
+    ----------
+    beams : sequence of Beam
+        At least one beam; nested :class:`BeamSum` members are flattened.
+        All wavelengths must agree (relative tolerance 1e-12).
+
+    Attributes
+    ----------
+    beams : tuple of Beam
+        Flattened members.
+    wavelength : float [m]
+        Common vacuum wavelength.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = PlaneWave(1e-6, amplitude=1.0)
+    >>> b = PlaneWave(1e-6, direction=(0, 0, -1), amplitude=1.0)
+    >>> standing = a + b
+    >>> E, _ = standing.fields([0.0, 0.0, 0.25e-6], 1.0)   # node at lambda/4
+    >>> bool(abs(E[0]) < 1e-12)
+    True
+    """
+
+    beams: tuple
+
+    def __post_init__(self):
+        if isinstance(self.beams, Beam):
+            raise ValueError("beams must be a sequence of Beam objects, got a single Beam")
+        flat = []
+        for idx, b in enumerate(tuple(self.beams)):
+            if not isinstance(b, Beam):
+                raise ValueError(f"beams[{idx}] is not a Beam, got {type(b).__name__}: {b!r}")
+            flat.extend(b.beams if isinstance(b, BeamSum) else (b,))
+        if not flat:
+            raise ValueError("beams must contain at least one Beam, got an empty sequence")
+        lam0 = flat[0].wavelength
+        for idx, b in enumerate(flat[1:], start=1):
+            if not np.isclose(b.wavelength, lam0, rtol=1e-12, atol=0.0):
+                raise ValueError(
+                    f"wavelength mismatch in BeamSum: beams[0].wavelength={lam0!r} m, "
+                    f"beams[{idx}].wavelength={b.wavelength!r} m"
+                )
+        object.__setattr__(self, "beams", tuple(flat))
+
+    @property
+    def wavelength(self) -> float:
+        """Common vacuum wavelength [m]."""
+        return self.beams[0].wavelength
+
+    def _e_jets(self, points, n_medium, order):
+        total = None
+        for b in self.beams:
+            jets = b._e_jets(points, n_medium, order)
+            total = jets if total is None else [t + j for t, j in zip(total, jets)]
+        return total
+
+
+def as_illumination(x) -> Beam:
+    """Normalize an illumination specification to a single :class:`Beam`.
+
+    Parameters
+    ----------
+    x : Beam or non-empty list/tuple of Beam
+        A list of one beam returns that beam; longer lists return a :class:`BeamSum`.
+
+    Returns
+    -------
+    Beam
+
+    Raises
+    ------
+    ValueError
+        Empty list/tuple, or ``x`` (or ``x[i]``, named by its index) is not a Beam
+        (ValueError like all validation errors of cdsolve).
+
+    Examples
+    --------
+    >>> pw = PlaneWave(1e-6, amplitude=1.0)
+    >>> as_illumination(pw) is pw, as_illumination([pw]) is pw
+    (True, True)
+    >>> type(as_illumination((pw, pw))).__name__
+    'BeamSum'
+    """
+    if isinstance(x, Beam):
+        return x
+    if isinstance(x, (list, tuple)):
+        if len(x) == 0:
+            raise ValueError("illumination list is empty: give at least one Beam")
+        for idx, b in enumerate(x):
+            if not isinstance(b, Beam):
+                raise ValueError(f"illumination[{idx}] is not a Beam, got {type(b).__name__}: {b!r}")
+        return x[0] if len(x) == 1 else BeamSum(tuple(x))
+    raise ValueError(f"illumination must be a Beam or a list/tuple of Beams, got {type(x).__name__}: {x!r}")
