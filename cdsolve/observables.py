@@ -74,8 +74,9 @@ def local_field_gradients(sol):
     """
     scene = sol.scene
     dEi, dHi = scene.illumination.gradients(scene.positions, scene.n_medium)
+    ps, ms = sol.source_dipoles
     _, _, dEs, dHs = dipole_fields(
-        scene.positions, scene.positions, sol.p, sol.m, scene.k, scene.n_medium, gradient=True
+        scene.positions, scene.positions, ps, ms, scene.k, scene.n_medium, gradient=True
     )
     return dEi + dEs, dHi + dHs
 

@@ -19,8 +19,12 @@ Methods
                blocks; stops when ``||u_inc - A u|| <= rtol ||u_inc||``; if it stalls, falls back
                to the direct solve and records why.
 ``"auto"``     direct for 6N <= 1800, iterative above.
-``orders=n``   instead of solving: n scattering events (``orders=0`` ignores all coupling,
-               ``orders=1`` is the single-scattering picture of the literature).
+``orders=n``   instead of solving: the local fields contain n scattering events
+               (Neumann series ``u_n = u_inc + W chi u_(n-1)``). Everything derived is consistent to
+               that order: the dipoles are ``alpha u_n`` and the scattered field (and its gradient, used
+               for forces) seen by a particle is radiated by the order-(n-1) dipoles of the others.
+               ``orders=0`` ignores all coupling (forces = isolated forces); ``orders=1`` is the
+               single-scattering picture of the literature (first order in the coupling).
 """
 
 from __future__ import annotations
@@ -157,6 +161,16 @@ class Solution:
     info: dict = field(default_factory=dict)
     _operator: Any = field(default=None, repr=False)
     _lu: Any = field(default=None, repr=False)
+    #: dipoles (p, m) that radiate the scattered part of the local fields; None = (p, m) (self-consistent)
+    _sources: Any = field(default=None, repr=False)
+
+    @property
+    def source_dipoles(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(p, m)`` (N, 3) that radiate the scattered part of the local fields.
+
+        Equal to ``(p, m)`` for a self-consistent solve; the order-(n-1) dipoles for ``orders=n``.
+        """
+        return (self.p, self.m) if self._sources is None else self._sources
 
     # observables live in cdsolve.observables; thin delegating methods keep the stable surface
     def forces(self) -> np.ndarray:
@@ -282,10 +296,13 @@ def solve(
     info: dict = {"version": __version__, "n_unknowns": 6 * N}
     lu = None
     t0 = time.perf_counter()
+    sources = None
     if orders is not None:
         u = b.copy()
+        u_prev = np.zeros_like(b)
         for _ in range(int(orders)):
-            u = b + op.scatter(u)
+            u_prev, u = u, b + op.scatter(u)
+        sources = u_prev
         used = f"orders={int(orders)}"
         info["orders"] = int(orders)
     else:
@@ -330,7 +347,10 @@ def solve(
     p = ve * eps / k**3
     m = vh / (Z * k**3)
     ae, am = op.chi_e * eps / k**3, op.chi_m / k**3
-    return Solution(scene, E, H, p, m, ae, am, used, info, _operator=op, _lu=lu)
+    if sources is not None:
+        se, sh = op.polarize(sources)
+        sources = (se * eps / k**3, sh / (Z * k**3))
+    return Solution(scene, E, H, p, m, ae, am, used, info, _operator=op, _lu=lu, _sources=sources)
 
 
 def _rcond(lu, anorm: float) -> float:
