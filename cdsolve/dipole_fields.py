@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .conventions import C0, EPS0, Z0
-from .green import LEVI_CIVITA, _D, _evaluate, _radial_coefficients
+from .green import LEVI_CIVITA, _D, _evaluate, _radial_coefficients, pair_geometry
 
 __all__ = ["dipole_fields"]
 
@@ -72,51 +72,48 @@ def dipole_fields(
     k2 = k * k
     co = _radial_coefficients(k)
     DA_c, DB_c, DC_c = _D(co["A"], k), _D(co["B"], k), _D(co["C"], k)
+    # E = (k^2/eps) G p - Z k^2 Gx m ;  H = k^2 G m + c_m k^2 Gx p
+    channels = ((p, m, k2 / eps, -Z * k2), (m, p, k2, c_m * k2))
 
-    E = np.zeros((M, 3), complex)
-    H = np.zeros((M, 3), complex)
-    if gradient:
-        dE = np.zeros((M, 3, 3), complex)
-        dH = np.zeros((M, 3, 3), complex)
+    out = [np.zeros((M, 3), complex), np.zeros((M, 3), complex)]
+    dout = [np.zeros((M, 3, 3), complex), np.zeros((M, 3, 3), complex)] if gradient else None
     rows = max(1, chunk_pairs // max(N, 1))
     for t0 in range(0, M, rows):
         sl = slice(t0, min(M, t0 + rows))
-        x = targets[sl, None, :] - sources[None, :, :]  # (t, N, 3)
-        dist = np.sqrt(np.einsum("tni,tni->tn", x, x))
-        zero = dist == 0
-        if np.any(zero) and not exclude_self:
-            raise ValueError("a target coincides with a source dipole")
-        dist = np.where(zero, 1.0, dist)
-        inv_r = 1.0 / dist
-        phase = np.where(zero, 0.0, np.exp(1j * k * dist))  # zero phase kills the self pair
-        A = _evaluate(co["A"], phase, inv_r)
+        X, inv_r, phase = pair_geometry(targets[sl], sources, k, exclude_self)
         B = _evaluate(co["B"], phase, inv_r)
         C = _evaluate(co["C"], phase, inv_r)
-        # electric-type sources s_e drive G, cross sources drive Gx:
-        # E = (k^2/eps) G p - Z k^2 Gx m ;  H = k^2 G m + c_m k^2 Gx p
-        for src_G, src_X, pref_G, pref_X, out, dout in (
-            (p, m, k2 / eps, -Z * k2, E, dE if gradient else None),
-            (m, p, k2, c_m * k2, H, dH if gradient else None),
-        ):
-            xs = np.einsum("tni,ni->tn", x, src_G)  # x . s
-            Gs = A[..., None] * src_G[None] + (B * xs)[..., None] * x
-            xX = np.cross(x, src_X[None, :, :])  # x cross s
-            Xs = C[..., None] * xX
-            out[sl] += pref_G * Gs.sum(axis=1) + pref_X * Xs.sum(axis=1)
-            if gradient:
-                DA = _evaluate(DA_c, phase, inv_r)
-                DB = _evaluate(DB_c, phase, inv_r)
-                DC = _evaluate(DC_c, phase, inv_r)
-                # d_a (G s)_i
-                dGs = np.einsum("tna,tni->tai", x, DA[..., None] * src_G[None] + (DB * xs)[..., None] * x)
-                Bxs = (B * xs).sum(axis=1)  # delta_ai (x.s) B
-                dGs += Bxs[:, None, None] * np.eye(3)
-                dGs += np.einsum("tn,tni,na->tai", B, x, src_G)
-                # d_a (Gx s)_i = x_a DC (x x s)_i + C eps_iaj s_j
-                dXs = np.einsum("tna,tni->tai", x, DC[..., None] * xX)
-                Cs = np.einsum("tn,nj->tj", C, src_X)
-                dXs += np.einsum("iaj,tj->tai", LEVI_CIVITA, Cs)
-                dout[sl] += pref_G * dGs + pref_X * dXs
+        if gradient:
+            DA = _evaluate(DA_c, phase, inv_r)
+            DB = _evaluate(DB_c, phase, inv_r)
+            DC = _evaluate(DC_c, phase, inv_r)
+        else:
+            A = _evaluate(co["A"], phase, inv_r)
+        for f, (s, q, pref_G, pref_X) in enumerate(channels):
+            # x.s (t, N) and x cross q, components (3, t, N)
+            xs = X[0] * s[:, 0] + X[1] * s[:, 1] + X[2] * s[:, 2]
+            xq = np.stack(
+                [X[1] * q[:, 2] - X[2] * q[:, 1], X[2] * q[:, 0] - X[0] * q[:, 2], X[0] * q[:, 1] - X[1] * q[:, 0]]
+            )
+            Bxs = B * xs
+            if not gradient:
+                # G s = A s + B x (x.s);  Gx q = C x cross q
+                out[f][sl] += pref_G * (A @ s + np.einsum("ctn,tn->tc", X, Bxs)) + pref_X * np.einsum("tn,ctn->tc", C, xq)
+                continue
+            # field (needed too): A s is not formed; use A = r * DA-free identity? keep explicit:
+            A = _evaluate(co["A"], phase, inv_r)
+            out[f][sl] += pref_G * (A @ s + np.einsum("ctn,tn->tc", X, Bxs)) + pref_X * np.einsum("tn,ctn->tc", C, xq)
+            # d_a field_i = sum_n x_a T_i + B [delta_ai (x.s) + x_i s_a] + pref_X C eps_iaj q_j
+            # with T_i = pref_G (DA s_i + DB x_i (x.s)) + pref_X DC (x cross q)_i
+            DBxs = DB * xs
+            T = pref_G * (DA[None] * s.T[:, None, :] + X * DBxs[None]) + pref_X * (DC[None] * xq)  # (i, t, N)
+            grad = np.einsum("atn,itn->tai", X, T)
+            grad += pref_G * Bxs.sum(axis=1)[:, None, None] * np.eye(3)
+            BX = (B[None] * X).transpose(1, 0, 2).reshape(-1, N) @ s  # rows (t, i), cols a
+            grad += pref_G * BX.reshape(-1, 3, 3).transpose(0, 2, 1)
+            Cq = C @ q  # (t, 3)
+            grad += pref_X * np.einsum("iaj,tj->tai", LEVI_CIVITA, Cq)
+            dout[f][sl] += grad
     if gradient:
-        return E, H, dE, dH
-    return E, H
+        return out[0], out[1], dout[0], dout[1]
+    return out[0], out[1]

@@ -64,11 +64,38 @@ def _D(coeffs: dict[int, complex], k: float) -> dict[int, complex]:
 
 
 def _evaluate(coeffs: dict[int, complex], phase: np.ndarray, inv_r: np.ndarray) -> np.ndarray:
-    """Evaluate ``exp(ikr) sum c_n r^-n`` with ``phase = exp(ikr)``, ``inv_r = 1/r``."""
-    total = np.zeros_like(phase)
-    for n, c in sorted(coeffs.items(), reverse=True):
-        total = total + c * inv_r**n
-    return phase * total
+    """Evaluate ``exp(ikr) sum c_n r^-n`` with ``phase = exp(ikr)``, ``inv_r = 1/r`` (Horner in 1/r)."""
+    lo, hi = min(coeffs), max(coeffs)
+    total = np.full(inv_r.shape, coeffs[hi], dtype=complex)
+    for n in range(hi - 1, lo - 1, -1):
+        total *= inv_r
+        if n in coeffs:
+            total += coeffs[n]
+    total *= inv_r**lo if lo > 1 else inv_r
+    total *= phase
+    return total
+
+
+def pair_geometry(targets: np.ndarray, sources: np.ndarray, k: float, exclude_self: bool = True):
+    """Separation components and radial factors for all target-source pairs.
+
+    Returns ``X`` (3, M, N) float [m] with ``X[c] = targets[:, c, None] - sources[None, :, c]``,
+    ``inv_r`` (M, N) and ``phase = exp(ikr)`` (M, N), with ``phase = 0`` on coincident pairs
+    (so every radial function vanishes there: the self term is excluded).
+    """
+    X = targets.T[:, :, None] - sources.T[:, None, :]
+    r2 = X[0] * X[0] + X[1] * X[1] + X[2] * X[2]
+    zero = r2 == 0
+    if np.any(zero):
+        if not exclude_self:
+            raise ValueError("a target coincides with a source dipole")
+        r2[zero] = 1.0
+    r = np.sqrt(r2)
+    inv_r = 1.0 / r
+    phase = np.exp(1j * k * r)
+    if np.any(zero):
+        phase[zero] = 0.0
+    return X, inv_r, phase
 
 
 def _prepare(r: np.ndarray, k: float):
