@@ -39,7 +39,7 @@ import scipy.linalg as sla
 from scipy.sparse.linalg import LinearOperator, gmres
 
 from .conventions import EPS0, Z0
-from .green import _evaluate, _radial_coefficients
+from .green import _evaluate, _radial_coefficients, pair_geometry
 from .scene import Scene
 
 __all__ = ["solve", "Solution", "CouplingOperator", "interaction_matrix", "SolveMethod"]
@@ -69,30 +69,34 @@ class CouplingOperator:
         self.chi_e = chi_e
         self.chi_m = chi_m
         self.has_magnetic = bool(np.any(chi_m))
-        x = positions[:, None, :] - positions[None, :, :]
-        dist = np.sqrt(np.einsum("ijk,ijk->ij", x, x))
-        np.fill_diagonal(dist, 1.0)
-        inv_r = 1.0 / dist
-        phase = np.exp(1j * k * dist)
-        np.fill_diagonal(phase, 0.0)  # no self term
+        X, inv_r, phase = pair_geometry(positions, positions, k)  # phase = 0 on the diagonal: no self term
         co = _radial_coefficients(k)
-        A = _evaluate(co["A"], phase, inv_r) / k
-        B = _evaluate(co["B"], phase, inv_r) / k
-        g = B[:, :, None, None] * (x[:, :, :, None] * x[:, :, None, :])
-        g[:, :, 0, 0] += A
-        g[:, :, 1, 1] += A
-        g[:, :, 2, 2] += A
-        self.g = np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(3 * N, 3 * N)
-        del g
+        A = _evaluate(co["A"], phase, inv_r)
+        A *= 1.0 / k
+        B = _evaluate(co["B"], phase, inv_r)
+        B *= 1.0 / k
+        # g[i, a, j, b] = A delta_ab + B x_a x_b, written component by component (no big temporaries)
+        g = np.empty((N, 3, N, 3), complex)
+        for a in range(3):
+            for b in range(a, 3):
+                comp = B * (X[a] * X[b])
+                if a == b:
+                    comp += A
+                g[:, a, :, b] = comp
+                if a != b:
+                    g[:, b, :, a] = comp
+        self.g = g.reshape(3 * N, 3 * N)
+        del g, A, B
         if self.has_magnetic:
-            C = _evaluate(co["C"], phase, inv_r) / k
-            cx = C[:, :, None] * x
-            gx = np.zeros((N, N, 3, 3), complex)
-            # gx_ij v = C x cross v  ->  matrix [[0,-x3,x2],[x3,0,-x1],[-x2,x1,0]] * C
-            gx[:, :, 0, 1], gx[:, :, 0, 2] = -cx[..., 2], cx[..., 1]
-            gx[:, :, 1, 0], gx[:, :, 1, 2] = cx[..., 2], -cx[..., 0]
-            gx[:, :, 2, 0], gx[:, :, 2, 1] = -cx[..., 1], cx[..., 0]
-            self.gx = np.ascontiguousarray(gx.transpose(0, 2, 1, 3)).reshape(3 * N, 3 * N)
+            C = _evaluate(co["C"], phase, inv_r)
+            C *= 1.0 / k
+            # gx v = C x cross v  ->  C [[0, -x3, x2], [x3, 0, -x1], [-x2, x1, 0]]
+            gx = np.zeros((N, 3, N, 3), complex)
+            for a, b, c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+                comp = C * X[c]
+                gx[:, a, :, b] = -comp
+                gx[:, b, :, a] = comp
+            self.gx = gx.reshape(3 * N, 3 * N)
         else:
             self.gx = None
 
