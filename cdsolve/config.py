@@ -186,7 +186,7 @@ def _check_keys(cfg: dict, section: str, src: str) -> None:
             continue
         if key not in allowed:
             where = f"{section}.{key}" if section else key
-            raise ConfigError(f"{src}: unknown key '{where}' (allowed: {', '.join(sorted(allowed))})")
+            raise ValueError(f"unknown key '{where}' (allowed: {', '.join(sorted(allowed))})")
 
 
 def _vec(value, where: str, kind: str | None = "length", dtype=float) -> np.ndarray:

@@ -1,0 +1,129 @@
+"""Config files and the command line.
+
+Oracles: the Python API on the same scene (the CLI must agree bit-for-bit), and a table of bad
+configs that must each give a one-line error naming the key, with no output directory written.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+import cdsolve as cd
+from cdsolve.config import ConfigError, parse_quantity, scene_from_config
+
+GEOMETRIES = sorted((Path(__file__).parent.parent / "geometries").glob("*.toml"))
+
+GOOD = """
+wavelength = "1064 nm"
+[particle]
+radius = "50 nm"
+index = 1.45
+[geometry]
+positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
+[tweezers]
+power = "100 mW"
+waist = "0.8 um"
+"""
+
+
+def test_geometries_exist():
+    assert len(GEOMETRIES) >= 3
+
+
+@pytest.mark.parametrize("path", GEOMETRIES, ids=[p.stem for p in GEOMETRIES])
+def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", str(path), "-o", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("summary.json", "results.npz", "forces.png", "report.md"):
+        assert (out / name).is_file()
+    scene, opts = scene_from_config(path)
+    sol = cd.solve(scene, **opts)
+    with np.load(out / "results.npz") as data:
+        assert_array_equal(data["forces"], sol.forces())  # same code path: identical numbers
+        assert_array_equal(data["interaction_forces"], sol.forces() - sol.isolated_forces())
+    summary = json.loads((out / "summary.json").read_text())
+    assert np.allclose(summary["forces_N"], sol.forces(), rtol=1e-15, atol=0)
+
+
+def test_cli_without_config_runs_bundled_example(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", "-o", str(tmp_path / "o")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "o" / "summary.json").is_file()
+
+
+def _with(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new)
+
+
+BAD = [
+    ("missing-wavelength", GOOD.replace('wavelength = "1064 nm"', ""), "wavelength"),
+    ("zero-wavelength", _with(GOOD, '"1064 nm"', "0"), "wavelength"),
+    ("wavelength-wrong-unit", _with(GOOD, '"1064 nm"', '"1064 mW"'), "wavelength"),
+    ("unknown-top-key", "colour = 'red'\n" + GOOD, "colour"),
+    ("unknown-tweezer-key", GOOD + "\ncolour = 'red'\n", "tweezers.colour"),
+    ("unknown-particle-key", _with(GOOD, "index = 1.45", "index = 1.45\nradus = 3"), "particle.radus"),
+    ("negative-radius", _with(GOOD, '"50 nm"', '"-50 nm"'), "radius"),
+    ("missing-radius", _with(GOOD, 'radius = "50 nm"\n', ""), "particle.radius"),
+    ("gain-index", _with(GOOD, "index = 1.45", 'index = "1.45-0.1i"'), "gain"),
+    ("bad-complex", _with(GOOD, "index = 1.45", 'index = "glass"'), "particle.index"),
+    ("unknown-material", _with(GOOD, "index = 1.45", 'material = "unobtainium"'), "particle.material"),
+    ("overlap", _with(GOOD, '["-0.5 um", 0, 0], ["0.5 um", 0, 0]', '[0, 0, 0], ["60 nm", 0, 0]'), "overlap"),
+    ("nan-position", _with(GOOD, '["0.5 um", 0, 0]', '[nan, 0, 0]'), "positions"),
+    ("short-position", _with(GOOD, '["0.5 um", 0, 0]', '["0.5 um", 0]'), "geometry.positions[1]"),
+    ("bad-unit", _with(GOOD, '"0.5 um"', '"0.5 parsec"'), "geometry.positions[1][0]"),
+    ("zero-power", _with(GOOD, '"100 mW"', '"0 mW"'), "power"),
+    ("power-as-length", _with(GOOD, '"100 mW"', '"100 nm"'), "tweezers.power"),
+    ("phases-length", _with(GOOD, 'waist = "0.8 um"', 'waist = "0.8 um"\nphases = [0]'), "tweezers.phases"),
+    ("longitudinal-polarization", _with(GOOD, 'waist = "0.8 um"', 'waist = "0.8 um"\npolarization = [0, 0, 1]'),
+     "transverse"),
+    ("no-illumination", GOOD.split("[tweezers]")[0], "illumination"),
+    ("unknown-builder", _with(GOOD, 'positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]', 'builder = "spiral"'),
+     "builder"),
+    ("bad-solve-method", GOOD + '\n[solve]\nmethod = "magic"\n', "solve.method"),
+    ("negative-medium-index", GOOD + "\n[medium]\nindex = -1\n", "medium.index"),
+    ("toml-syntax", GOOD + "\n[broken\n", "invalid TOML"),
+    ("particle-kind", _with(GOOD, "index = 1.45", 'index = 1.45\nkind = "cube"'), "particle.kind"),
+]
+
+
+@pytest.mark.parametrize("text,key", [(t, k) for _, t, k in BAD], ids=[n for n, _, _ in BAD])
+def test_bad_config_gives_one_line_error_naming_the_key(text, key, tmp_path, capsys):
+    """In-process through ``main`` (the same entry point as the console script; a subprocess per case
+    would only add interpreter start-up time)."""
+    from cdsolve.cli import main
+
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    assert key in err, err
+    assert "bad.toml" in err
+    assert not out.exists()
+
+
+def test_api_errors_are_config_errors(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(_with(GOOD, '"50 nm"', '"-1 nm"'))
+    with pytest.raises(ConfigError, match="radius"):
+        scene_from_config(cfg)
+
+
+@pytest.mark.parametrize("text,kind,value", [
+    ("1064 nm", "length", 1064e-9), ("1.064 um", "length", 1.064e-6), ("300 mW", "power", 0.3),
+    ("1.3 mW/um^2", "intensity", 1.3e9), ("2200 kg/m^3", "density", 2200.0), ("0.25 pi", "angle", np.pi / 4),
+    ("90 deg", "angle", np.pi / 2), ("pi", "angle", np.pi), (5, None, 5.0),
+])
+def test_parse_quantity(text, kind, value):
+    assert np.isclose(parse_quantity(text, kind), value, rtol=1e-14)
