@@ -1,0 +1,75 @@
+"""Comparison of cdsolve with stored exact multi-sphere Mie (GMMT) reference data.
+
+The JSON files in ``validation/reference_data/`` are produced only by
+``validation/generate_gmmt_reference.py`` (MiePy, converged lmax, provenance inside). This module
+reads them and re-computes every configuration with cdsolve, so the tests, the validation plots
+and ``cdsolve validate`` share one implementation of the comparison.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_reference", "compare_with_reference"]
+
+
+def load_reference(path: str | Path) -> dict:
+    """Read a ``cdsolve-gmmt-reference/1`` JSON file."""
+    with open(path) as fh:
+        data = json.load(fh)
+    if data.get("schema") != "cdsolve-gmmt-reference/1":
+        raise ValueError(f"{path}: not a cdsolve GMMT reference file (schema {data.get('schema')!r})")
+    return data
+
+
+def compare_with_reference(data: dict, orders: int | None = None) -> list[dict]:
+    """Solve every configuration of every dataset with the Mie-dipole model and compare.
+
+    Returns one dict per dataset with arrays over configurations: ``parameter`` (e.g. separation
+    [m]); ``total_err`` max over spheres of ``|F - F_ref| / |F_ref|``; ``interaction`` (C, N, 3) and
+    ``interaction_ref``; ``interaction_err`` max over spheres and components of
+    ``|f - f_ref|`` divided by the largest ``|f_ref|`` component of that configuration;
+    ``axis_err`` the error of the binding component along the pair axis divided by the largest
+    ``|f_ref|`` along the axis over the whole sweep (for pair datasets).
+    """
+    import cdsolve as cd
+
+    sp = data["spheres"]
+    sphere = cd.Sphere(radius=sp["radius"], index=complex(sp["index_re"], sp["index_im"]))
+    medium = cd.Medium(index=data["medium_index"])
+    out = []
+    for ds in data["datasets"]:
+        b = ds["beam"]
+        pol = np.array(b["polarization_re"]) + 1j * np.array(b["polarization_im"])
+        beam = cd.PlaneWave(wavelength=data["wavelength"], direction=b["direction"], polarization=pol,
+                            amplitude=b["amplitude"], phase=b.get("phase", 0.0))
+        F_ref = np.array(ds["forces_total"])
+        f_ref = F_ref - np.array(ds["forces_isolated"])
+        F, f = [], []
+        for pos in ds["positions"]:
+            sol = cd.solve(cd.Scene(positions=pos, particles=sphere, illumination=beam, medium=medium), orders=orders)
+            Fi = sol.forces()
+            F.append(Fi)
+            f.append(Fi - sol.isolated_forces())
+        F, f = np.array(F), np.array(f)
+        res = {
+            "name": ds["name"],
+            "parameter": np.array(ds.get("parameter_values", np.arange(len(F)))),
+            "parameter_name": ds.get("parameter_name", "index"),
+            "forces": F,
+            "forces_ref": F_ref,
+            "interaction": f,
+            "interaction_ref": f_ref,
+            "total_err": np.max(np.linalg.norm(F - F_ref, axis=2) / np.linalg.norm(F_ref, axis=2), axis=1),
+            "interaction_err": np.max(np.abs(f - f_ref), axis=(1, 2)) / np.max(np.abs(f_ref), axis=(1, 2)),
+        }
+        pos = np.array(ds["positions"])
+        if pos.shape[1] == 2:
+            axis = int(np.argmax(np.abs(pos[0, 1] - pos[0, 0])))
+            res["axis"] = axis
+            res["axis_err"] = np.max(np.abs(f[:, :, axis] - f_ref[:, :, axis]), axis=1) / np.abs(f_ref[:, :, axis]).max()
+        out.append(res)
+    return out

@@ -1,0 +1,34 @@
+"""Pair forces against converged multi-sphere Mie theory (MiePy GMMT, stored reference data).
+
+Oracle: exact GMMT forces from ``validation/generate_gmmt_reference.py`` (MiePy 1.1.0, lmax chosen
+by convergence, provenance in each JSON). The tolerances are the dipole approximation's own error
+(quoted in issue #2 from an independent dipole code); a correct implementation lands inside them.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cdsolve.reference import compare_with_reference, load_reference
+
+DATA = Path(__file__).parent.parent / "validation" / "reference_data"
+
+
+@pytest.fixture(scope="module")
+def silica():
+    return compare_with_reference(load_reference(DATA / "silica_pair_perpendicular.json"))
+
+
+def test_silica_pair_total_forces(silica):
+    """Radius 50 nm, n = 1.45, 1064 nm, L = 0.3-4 um, both polarizations: total forces within 1.2 %
+    (measured 0.71 %; the single-sphere part alone is off by 0.50 %, the a2 term)."""
+    for res in silica:
+        assert res["total_err"].max() < 0.012, res["name"]
+
+
+def test_silica_pair_binding_along_axis(silica):
+    """Binding component along the pair axis within 0.3 % of its largest value over the sweep
+    (measured 0.19 % for polarization along the axis, 0.012 % perpendicular)."""
+    for res in silica:
+        assert res["axis_err"].max() < 0.003, res["name"]
