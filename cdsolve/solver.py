@@ -53,7 +53,13 @@ class IllConditionedWarning(UserWarning):
 
 
 class CouplingOperator:
-    """Dimensionless propagator blocks ``g`` and ``gx`` (3N x 3N each) and the polarizabilities.
+    """Dimensionless propagators between all particle pairs, stored as Cartesian blocks.
+
+    ``g = G/k`` is symmetric in its Cartesian indices, so only the six blocks ``g[a, b]`` (a <= b),
+    each (N, N) over particle pairs, are kept; the cross propagator ``gx v = C x cross v`` needs only
+    the three blocks ``K[c] = C x_c / k``. A product with the whole 6N x 6N operator then reads
+    9 N^2 complex numbers (memory traffic is what limits it), and several right-hand sides are
+    handled in one pass.
 
     Parameters
     ----------
@@ -62,6 +68,8 @@ class CouplingOperator:
     chi_e, chi_m : (N, 3, 3) complex
         Dimensionless polarizabilities ``k^3 alpha_e/(eps0 eps_m)`` and ``k^3 alpha_m``.
     """
+
+    _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
     def __init__(self, positions: np.ndarray, k: float, chi_e: np.ndarray, chi_m: np.ndarray):
         N = len(positions)
@@ -75,30 +83,20 @@ class CouplingOperator:
         A *= 1.0 / k
         B = _evaluate(co["B"], phase, inv_r)
         B *= 1.0 / k
-        # g[i, a, j, b] = A delta_ab + B x_a x_b, written component by component (no big temporaries)
-        g = np.empty((N, 3, N, 3), complex)
-        for a in range(3):
-            for b in range(a, 3):
-                comp = B * (X[a] * X[b])
-                if a == b:
-                    comp += A
-                g[:, a, :, b] = comp
-                if a != b:
-                    g[:, b, :, a] = comp
-        self.g = g.reshape(3 * N, 3 * N)
-        del g, A, B
+        # g[a, b] = A delta_ab + B x_a x_b, the six blocks stacked in one contiguous (6, N, N) array
+        self.g = np.empty((6, N, N), complex)
+        for i, (a, b) in enumerate(self._PAIRS):
+            np.multiply(B, X[a] * X[b], out=self.g[i])
+            if a == b:
+                self.g[i] += A
+        del A, B
+        self.K = None
         if self.has_magnetic:
             C = _evaluate(co["C"], phase, inv_r)
             C *= 1.0 / k
-            # gx v = C x cross v  ->  C [[0, -x3, x2], [x3, 0, -x1], [-x2, x1, 0]]
-            gx = np.zeros((N, 3, N, 3), complex)
-            for a, b, c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-                comp = C * X[c]
-                gx[:, a, :, b] = -comp
-                gx[:, b, :, a] = comp
-            self.gx = gx.reshape(3 * N, 3 * N)
-        else:
-            self.gx = None
+            self.K = np.empty((3, N, N), complex)
+            for c in range(3):
+                np.multiply(C, X[c], out=self.K[c])
 
     def polarize(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(chi_e E, chi_m ZH)`` as two (N, 3) arrays from a field-major vector ``u`` (6N,)."""
@@ -107,28 +105,77 @@ class CouplingOperator:
         h = u[3 * N :].reshape(N, 3)
         return np.einsum("nij,nj->ni", self.chi_e, e), np.einsum("nij,nj->ni", self.chi_m, h)
 
+    def _products(self, blocks: np.ndarray, V: np.ndarray) -> np.ndarray:
+        """Every block times every component of ``V`` in one BLAS call: (nb, N, 3, R)."""
+        nb, N, _ = blocks.shape
+        R = V.shape[2]
+        return (blocks.reshape(nb * N, N) @ V.reshape(N, 3 * R)).reshape(nb, N, 3, R)
+
+    def apply_g(self, V: np.ndarray) -> np.ndarray:
+        """``g`` applied to stacked fields ``V`` (N, 3, R) -> (N, 3, R) (R right-hand sides)."""
+        P = self._products(self.g, V)
+        out = np.zeros_like(V)
+        for i, (a, b) in enumerate(self._PAIRS):
+            out[:, a] += P[i, :, b]
+            if a != b:
+                out[:, b] += P[i, :, a]
+        return out
+
+    def apply_gx(self, V: np.ndarray) -> np.ndarray:
+        """``gx`` (``v -> C x cross v``) applied to ``V`` (N, 3, R) -> (N, 3, R)."""
+        P = self._products(self.K, V)
+        out = np.zeros_like(V)
+        # (x cross v)_a = eps_abc x_b v_c: K_c enters (gx v)_a with +v_b and (gx v)_b with -v_a
+        for c, (a, b) in enumerate(((2, 1), (0, 2), (1, 0))):
+            out[:, a] += P[c, :, b]
+            out[:, b] -= P[c, :, a]
+        return out
+
     def scatter(self, u: np.ndarray) -> np.ndarray:
         """``W chi u``: fields at every particle scattered by all the others (6N,)."""
+        N = self.N
         ve, vh = self.polarize(u)
-        ve, vh = ve.ravel(), vh.ravel()
-        if self.has_magnetic:
-            return np.concatenate([self.g @ ve - self.gx @ vh, self.gx @ ve + self.g @ vh])
-        return np.concatenate([self.g @ ve, np.zeros(3 * self.N, complex)])
+        if not self.has_magnetic:
+            return np.concatenate([self.apply_g(ve[:, :, None])[:, :, 0].ravel(), np.zeros(3 * N, complex)])
+        both = np.stack([ve, vh], axis=2)  # (N, 3, 2)
+        G = self.apply_g(both)
+        Xv = self.apply_gx(both)
+        e = G[:, :, 0] - Xv[:, :, 1]
+        h = Xv[:, :, 0] + G[:, :, 1]
+        return np.concatenate([e.ravel(), h.ravel()])
 
     def matvec(self, u: np.ndarray) -> np.ndarray:
         """``(1 - W chi) u``."""
         return u - self.scatter(u)
 
+    def _dense_blocks(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Particle-major 3N x 3N matrices of ``g`` and ``gx``."""
+        N = self.N
+        g = np.empty((N, 3, N, 3), complex)
+        for i, (a, b) in enumerate(self._PAIRS):
+            g[:, a, :, b] = self.g[i]
+            g[:, b, :, a] = self.g[i]
+        gx = None
+        if self.has_magnetic:
+            gx = np.zeros((N, 3, N, 3), complex)
+            for c, (a, b) in enumerate(((2, 1), (0, 2), (1, 0))):
+                gx[:, a, :, b] = self.K[c]
+                gx[:, b, :, a] = -self.K[c]
+            gx = gx.reshape(3 * N, 3 * N)
+        return g.reshape(3 * N, 3 * N), gx
+
     def dense(self) -> np.ndarray:
         """The field-major 6N x 6N matrix ``1 - W chi``."""
         N = self.N
         n3 = 3 * N
+        g, gx = self._dense_blocks()
         W = np.zeros((6 * N, 6 * N), complex)
-        W[:n3, :n3] = self.g
-        W[n3:, n3:] = self.g
-        if self.has_magnetic:
-            W[:n3, n3:] = -self.gx
-            W[n3:, :n3] = self.gx
+        W[:n3, :n3] = g
+        W[n3:, n3:] = g
+        if gx is not None:
+            W[:n3, n3:] = -gx
+            W[n3:, :n3] = gx
+        del g, gx
         # right-multiply by block-diagonal chi: column block (j) times chi_j
         chi = np.concatenate([self.chi_e, self.chi_m])  # (2N, 3, 3), field-major blocks
         Wc = np.einsum("rja,jab->rjb", W.reshape(6 * N, 2 * N, 3), chi).reshape(6 * N, 6 * N)
