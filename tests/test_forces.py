@@ -217,3 +217,28 @@ def test_tweezer_traps_a_sphere():
                           illumination=tw)).forces()[0]
     assert F[0] < 0 < F[1]
     assert F[2] > 0  # radiation pressure at the focus
+
+
+def test_alignment_torque_on_ellipsoid():
+    """A lossless prolate ellipsoid in a linearly polarized wave: no torque when its long axis lies
+    along the polarization (symmetry), a restoring torque when rotated by +-theta (equal and opposite:
+    mirror symmetry); the radiation-recoil correction is a small (k^3 alpha ~ 1e-5) part of it."""
+    beam = cd.PlaneWave(wavelength=1064e-9, polarization=(1, 0, 0), intensity=1e9)
+
+    def torque(theta):
+        R = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+        part = cd.Ellipsoid(semi_axes=(80e-9, 30e-9, 30e-9), index=1.45, orientation=R)
+        sol = cd.solve(cd.Scene(positions=[[0, 0, 0]], particles=part, illumination=beam))
+        E = sol.E_local[0]
+        expected = 0.5 * np.cross(sol.alpha_e[0] @ E, E.conj()).real  # single particle: p = alpha E_inc
+        return sol.torques()[0], expected
+
+    T0, _ = torque(0.0)
+    Tp, ep = torque(0.3)
+    Tm, _ = torque(-0.3)
+    scale = np.abs(Tp).max()
+    assert_allclose(T0, 0.0, atol=1e-12 * scale)
+    assert Tp[2] < 0 < Tm[2]  # rotated counter-clockwise -> pushed back clockwise
+    assert_allclose(Tp, -Tm * np.array([1, 1, 1]), rtol=1e-12, atol=1e-12 * scale)
+    # the alignment torque is the bare 1/2 Re[p x E*] up to the recoil of the dipole's own radiation
+    assert_allclose(Tp, ep, rtol=1e-4, atol=1e-12 * scale)
