@@ -25,8 +25,6 @@ linearized interference term. ``K = -dF/dr``. Verified against central differenc
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.linalg as sla
 
@@ -83,14 +81,30 @@ def _pair_tensors(positions: np.ndarray, rows: slice, k: float) -> dict:
     return out
 
 
+def _gamma(dg, dgx, ve, vh):
+    """``d_b W_il v_l`` for a chunk: (t, N, 3b, 6)."""
+    g_e = np.einsum("tnbij,nj->tnbi", dg, ve) - np.einsum("tnbij,nj->tnbi", dgx, vh)
+    g_h = np.einsum("tnbij,nj->tnbi", dgx, ve) + np.einsum("tnbij,nj->tnbi", dg, vh)
+    return np.concatenate([g_e, g_h], axis=3)
+
+
+def _field_major(blocks: np.ndarray) -> np.ndarray:
+    """(N, ncol, 6) per-particle 6-vectors -> (6N, ncol) in the solver's field-major layout."""
+    N, ncol, _ = blocks.shape
+    return np.concatenate([blocks[:, :, :3].transpose(0, 2, 1).reshape(3 * N, ncol),
+                           blocks[:, :, 3:].transpose(0, 2, 1).reshape(3 * N, ncol)], axis=0)
+
+
 def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
-    """Analytic ``dF/dr`` (the negative stiffness) of a self-consistent solution.
+    """Analytic ``dF/dr`` (the negative stiffness) of a solution.
 
     Parameters
     ----------
     sol : Solution
-        From :func:`cdsolve.solve` without ``orders`` (the Jacobian of a truncated series is not
-        the derivative of the physical force).
+        From :func:`cdsolve.solve`. For a self-consistent solution the dipole response is
+        ``(1 - W chi)^-1`` (one LU for all right-hand sides, reused from a direct solve); for a
+        finite-order solution (``orders=n``) it is the derivative of the same truncated series,
+        so the result is the exact Jacobian of the order-n forces (e.g. single scattering).
     dofs : None, str or array-like of int
         Degrees of freedom (see :func:`select_dofs`); the Jacobian is restricted to them
         (rows and columns).
@@ -102,9 +116,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     J : (n, n) float [N/m]
         ``J[p, q] = d F_{dof p} / d r_{dof q}``; the stiffness is ``K = -J``.
     """
-    if sol.info.get("orders") is not None:
-        raise NotImplementedError("force_jacobian needs a self-consistent solution (solve without orders=)")
-    t_start = time.perf_counter()
+    orders = sol.info.get("orders")
     scene = sol.scene
     N = scene.n_particles
     sel = select_dofs(N, dofs)
@@ -118,83 +130,115 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     op = sol._operator
     pos = scene.positions
 
-    u = np.concatenate([sol.E_local, Z * sol.H_local], axis=1)  # (N, 6)
-    ve = np.einsum("nij,nj->ni", op.chi_e, u[:, :3])
-    vh = np.einsum("nij,nj->ni", op.chi_m, u[:, 3:])
-    v = np.concatenate([ve, vh], axis=1)  # (N, 6)
+    def normalized_dipoles(p, m):
+        return np.concatenate([p * k**3 / eps, m * k**3 * Z], axis=1)  # (N, 6) = chi u
 
-    # incident gradients and Hessians, normalized
+    v = normalized_dipoles(sol.p, sol.m)  # dipoles whose conjugate enters the force
+    ve, vh = v[:, :3], v[:, 3:]
+    # dipoles radiating the scattered part of the local fields, order by order
+    if orders is None:
+        src_orders = [v]
+    else:
+        u_inc = np.concatenate(scene.incident_fields(), axis=1) * np.r_[np.ones(3), Z * np.ones(3)]
+        src_orders = []
+        u_fm = np.concatenate([u_inc[:, :3].ravel(), u_inc[:, 3:].ravel()])
+        b = u_fm.copy()
+        for _ in range(orders):  # v^(0) .. v^(n-1)
+            e, h = op.polarize(u_fm)
+            src_orders.append(np.concatenate([e, h], axis=1))
+            u_fm = b + op.scatter(u_fm)
+    v_src = src_orders[-1] if src_orders else np.zeros_like(v)
+
     dEi, dHi = scene.illumination.gradients(pos, n_m)
     d2Ei, d2Hi = scene.illumination.hessians(pos, n_m)
     du_inc = np.concatenate([dEi, Z * dHi], axis=2)  # (N, 3b, 6)
     d2u_inc = np.concatenate([d2Ei, Z * d2Hi], axis=3)  # (N, 3a, 3b, 6)
 
-    # pair sums: local gradients (N, 3, 6), Hessian-of-scattered contracted with v_i^H (N, 3, 3),
-    # per-pair terms for the selected dofs: Gamma (N_i, N_j, 3b, 6), vLv (N_i, N_j, 3a, 3b), rho (N_i, 3a, N_l, 6)
-    grad_u = du_inc.copy()
-    hess_sum = np.zeros((N, 3, 3), complex)
-    Gamma = np.zeros((N, N, 3, 6), complex)
-    vLv = np.zeros((N, N, 3, 3), complex)
-    rho = np.zeros((N, 3, N, 6), complex)
+    n_src = len(src_orders)
+    Gamma = np.zeros((n_src, N, N, 3, 6), complex)  # d_b W_ij v^(m)_j
+    vLv = np.zeros((N, N, 3, 3), complex)  # v_i^H d_a d_b W_ij v_src_j
+    rho = np.zeros((N, 3, N, 6), complex)  # v_i^H d_a W_il
     rows_per = max(1, chunk_pairs // max(N, 1))
-    for r0 in range(0, N, rows_per):
-        rows = slice(r0, min(N, r0 + rows_per))
-        T = _pair_tensors(pos, rows, k)
-        dg, dgx, d2g, d2gx = T["dG"], T["dGx"], T["d2G"], T["d2Gx"]
-        # d_b W v_l  -> (t, N, b, 6)
-        g_e = np.einsum("tnbij,nj->tnbi", dg, ve) - np.einsum("tnbij,nj->tnbi", dgx, vh)
-        g_h = np.einsum("tnbij,nj->tnbi", dgx, ve) + np.einsum("tnbij,nj->tnbi", dg, vh)
-        Gam = np.concatenate([g_e, g_h], axis=3)
-        Gamma[rows] = Gam
-        grad_u[rows] += Gam.sum(axis=1)
-        # v_i^H d_a d_b W_il v_l -> (t, N, a, b)
-        vi_e, vi_h = ve[rows].conj(), vh[rows].conj()
-        L_e = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, ve) - np.einsum("ti,tnabij,nj->tnab", vi_e, d2gx, vh)
-        L_h = np.einsum("ti,tnabij,nj->tnab", vi_h, d2gx, ve) + np.einsum("ti,tnabij,nj->tnab", vi_h, d2g, vh)
-        vL = L_e + L_h
-        vLv[rows] = vL
-        hess_sum[rows] = vL.sum(axis=1)
-        # rho_{ia,l} = v_i^H d_a W_il  (row acting on dv_l = (dv_e, dv_h))
-        r_e = np.einsum("ti,tnaij->tanj", vi_e, dg) + np.einsum("ti,tnaij->tanj", vi_h, dgx)
-        r_h = -np.einsum("ti,tnaij->tanj", vi_e, dgx) + np.einsum("ti,tnaij->tanj", vi_h, dg)
-        rho[rows] = np.concatenate([r_e, r_h], axis=3)
-    t_pairs = time.perf_counter() - t_start
+    vc_e, vc_h = ve.conj(), vh.conj()
+    if orders != 0:
+        for r0 in range(0, N, rows_per):
+            rows = slice(r0, min(N, r0 + rows_per))
+            T = _pair_tensors(pos, rows, k)
+            dg, dgx, d2g, d2gx = T["dG"], T["dGx"], T["d2G"], T["d2Gx"]
+            for o, vs in enumerate(src_orders):
+                Gamma[o, rows] = _gamma(dg, dgx, vs[:, :3], vs[:, 3:])
+            se, sh = v_src[:, :3], v_src[:, 3:]
+            vi_e, vi_h = vc_e[rows], vc_h[rows]
+            L_e = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, se) - np.einsum("ti,tnabij,nj->tnab", vi_e, d2gx, sh)
+            L_h = np.einsum("ti,tnabij,nj->tnab", vi_h, d2gx, se) + np.einsum("ti,tnabij,nj->tnab", vi_h, d2g, sh)
+            vLv[rows] = L_e + L_h
+            r_e = np.einsum("ti,tnaij->tanj", vi_e, dg) + np.einsum("ti,tnaij->tanj", vi_h, dgx)
+            r_h = -np.einsum("ti,tnaij->tanj", vi_e, dgx) + np.einsum("ti,tnaij->tanj", vi_h, dg)
+            rho[rows] = np.concatenate([r_e, r_h], axis=3)
+    # gradient of the local field entering the force (sources v_src)
+    grad_u = du_inc + Gamma[-1].sum(axis=1) if n_src else du_inc.copy()
+    hess_sum = vLv.sum(axis=1)
 
-    # own-block part of rho': conj(d_a u_i) (term from dv_i) and the interference term
+    # own-block row of rho' (acts on dv_i): conj(grad u_i) and the linearized e-m interference term
     own = grad_u.conj()  # (N, a, 6)
-    eps_tensor = LEVI_CIVITA
-    # -kappa Re[dv_e x v_h^* + v_e^* x dv_h]_a : rows on dv_e,b: eps_abc v_h,c^* ; on dv_h,c: eps_abc v_e,b^*
-    own_int_e = np.einsum("abc,nc->nab", eps_tensor, vh.conj())
-    own_int_h = np.einsum("abc,nb->nac", eps_tensor, ve.conj())
+    own_int_e = np.einsum("abc,nc->nab", LEVI_CIVITA, vh.conj())
+    own_int_h = np.einsum("abc,nb->nac", LEVI_CIVITA, ve.conj())
     own = own - (kappa / c0) * np.concatenate([own_int_e, own_int_h], axis=2)
-    rho[np.arange(N), :, np.arange(N), :] += own
 
-    # rows of rho' chi (selected dofs), in the field-major layout of the solver
-    rho_sel = rho.reshape(3 * N, N, 6)[sel]  # (n_sel, N, 6)
-    rc_e = np.einsum("snj,nji->sni", rho_sel[:, :, :3], op.chi_e)
-    rc_h = np.einsum("snj,nji->sni", rho_sel[:, :, 3:], op.chi_m)
-    rho_chi = np.concatenate([rc_e.reshape(n_sel, 3 * N), rc_h.reshape(n_sel, 3 * N)], axis=1)  # (n_sel, 6N)
+    def rows_times_chi(R):  # (n_sel, N, 6) row vectors acting on dv -> acting on du (6N field-major)
+        re = np.einsum("snj,nji->sni", R[:, :, :3], op.chi_e).reshape(n_sel, 3 * N)
+        rh = np.einsum("snj,nji->sni", R[:, :, 3:], op.chi_m).reshape(n_sel, 3 * N)
+        return np.concatenate([re, rh], axis=1)
 
-    # right-hand sides for the selected dofs (columns), field-major rows
-    j_idx, b_idx = sel // 3, sel % 3
-    RHS = -Gamma[:, j_idx, b_idx, :]  # (N_i, n_sel, 6)
-    RHS[j_idx, np.arange(n_sel), :] = grad_u[j_idx, b_idx, :]
-    RHS = np.concatenate([RHS[:, :, :3].transpose(0, 2, 1).reshape(3 * N, n_sel),
-                          RHS[:, :, 3:].transpose(0, 2, 1).reshape(3 * N, n_sel)], axis=0)
-
-    t0 = time.perf_counter()
-    lu = sol._lu
-    if lu is None:
-        lu = sla.lu_factor(op.dense(), check_finite=False)
-    du = sla.lu_solve(lu, RHS, check_finite=False)
-    t_solve = time.perf_counter() - t0
-
-    J = c0 * np.real(rho_chi @ du)
-    # explicit second-derivative terms
     i_idx, a_idx = sel // 3, sel % 3
+    j_idx, b_idx = sel // 3, sel % 3
+    cols = np.arange(n_sel)
+    own_rows = np.zeros((n_sel, N, 6), complex)
+    own_rows[np.arange(n_sel), i_idx] = own[i_idx, a_idx]
+    own_chi = rows_times_chi(own_rows)  # acts on du of the force's own dipoles
+    rho_chi = rows_times_chi(rho.reshape(3 * N, N, 6)[sel])  # acts on du of the source dipoles
+
+    def explicit_rhs(o):  # d/dr_jb of (u_inc + W v^(o)) at fixed v^(o): (6N, n_sel)
+        blk = -Gamma[o][:, j_idx, b_idx, :] if n_src else np.zeros((N, n_sel, 6), complex)
+        local = du_inc[j_idx, b_idx, :] + (Gamma[o][j_idx, :, b_idx, :].sum(axis=1) if n_src else 0.0)
+        blk[j_idx, cols, :] = local
+        return _field_major(blk)
+
+    if orders is None:
+        lu = sol._lu
+        if lu is None:
+            lu = sla.lu_factor(op.dense(), check_finite=False)
+        du = sla.lu_solve(lu, explicit_rhs(0), check_finite=False)
+        J = c0 * np.real((own_chi + rho_chi) @ du)
+    else:
+        # du^(0) = d u_inc ; du^(m) = d u_inc + Exp(v^(m-1)) + W chi du^(m-1)
+        blk = np.zeros((N, n_sel, 6), complex)
+        blk[j_idx, cols, :] = du_inc[j_idx, b_idx, :]
+        du = _field_major(blk)
+        du_src = du  # derivative of the order-(n-1) local field (sources of the force's gradient)
+        for m in range(1, orders + 1):
+            du_src = du
+            du = explicit_rhs(m - 1) + _apply_w_chi(op, du)
+        J = c0 * np.real(own_chi @ du + (rho_chi @ du_src if orders >= 1 else 0.0))
     direct = -c0 * np.real(vLv[i_idx[:, None], j_idx[None, :], a_idx[:, None], b_idx[None, :]])
     same = i_idx[:, None] == j_idx[None, :]
     diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v.conj(), d2u_inc) + hess_sum)
     direct = np.where(same, diag_term[i_idx[:, None], a_idx[:, None], b_idx[None, :]], direct)
-    J += direct
-    return J
+    return J + direct
+
+
+def _apply_w_chi(op, du: np.ndarray) -> np.ndarray:
+    """``W chi`` applied to field-major columns (6N, ncol)."""
+    N = op.N
+    ncol = du.shape[1]
+    e = du[: 3 * N].reshape(N, 3, ncol)
+    h = du[3 * N :].reshape(N, 3, ncol)
+    ve = np.einsum("nij,njr->nir", op.chi_e, e)
+    vh = np.einsum("nij,njr->nir", op.chi_m, h)
+    G_e, G_h = op.apply_g(ve), op.apply_g(vh)
+    if op.has_magnetic:
+        X_e, X_h = op.apply_gx(ve), op.apply_gx(vh)
+        out_e, out_h = G_e - X_h, X_e + G_h
+    else:
+        out_e, out_h = G_e, np.zeros_like(G_h)
+    return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)

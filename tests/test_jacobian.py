@@ -90,6 +90,32 @@ def test_iterative_solution_gets_a_factorization(rng):
     assert_allclose(Ji, Jd, rtol=0, atol=1e-9 * np.abs(Jd).max())
 
 
+@pytest.mark.parametrize("orders", [0, 1, 2])
+def test_finite_order_jacobian_matches_finite_differences(orders, rng):
+    """The Jacobian of the order-n forces (single scattering for n = 1) is exact too."""
+    pos = _positions(rng, 3)
+    beams = [cd.GaussianTweezer(wavelength=LAM, focus=p, waist=0.9e-6, power=0.05, phase=ph)
+             for p, ph in zip(pos, (0.0, 1.0, 2.5))]
+    scene = cd.Scene(positions=pos, particles=cd.Sphere(radius=70e-9, index=3.5), illumination=beams)
+    J = force_jacobian(cd.solve(scene, orders=orders))
+    N = scene.n_particles
+
+    def forces(sc):
+        return cd.solve(sc, orders=orders).forces().ravel()
+
+    def deriv(step):
+        out = np.zeros((3 * N, 3 * N))
+        for q in range(3 * N):
+            d = np.zeros(3 * N)
+            d[q] = step
+            out[:, q] = (forces(scene.with_positions(pos + d.reshape(N, 3)))
+                         - forces(scene.with_positions(pos - d.reshape(N, 3)))) / (2 * step)
+        return out
+
+    J_fd = (4 * deriv(1e-9) - deriv(2e-9)) / 3
+    assert_allclose(J, J_fd, rtol=0, atol=1e-6 * np.abs(J_fd).max())
+
+
 def test_bad_dofs_and_orders():
     scene = cd.Scene(positions=[[0, 0, 0], [1e-6, 0, 0]], particles=cd.Sphere(radius=60e-9, index=2.0),
                      illumination=cd.PlaneWave(wavelength=LAM, intensity=1e9))
@@ -97,5 +123,3 @@ def test_bad_dofs_and_orders():
         force_jacobian(cd.solve(scene), dofs="w")
     with pytest.raises(ValueError, match="dofs"):
         force_jacobian(cd.solve(scene), dofs=[0, 6])
-    with pytest.raises(NotImplementedError, match="self-consistent"):
-        force_jacobian(cd.solve(scene, orders=1))
