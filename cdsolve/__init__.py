@@ -21,6 +21,9 @@ from .materials import Medium  # noqa: E402
 from .polarizability import DipoleParticle, Ellipsoid, KerkerParticle, Sphere  # noqa: E402
 from .scene import Scene  # noqa: E402
 from .solver import Solution, interaction_matrix, solve  # noqa: E402
+from .jacobian import force_jacobian  # noqa: E402
+from .linearize import LinearModel, equilibrium, linearize  # noqa: E402
+from .nonreciprocity import nonreciprocity_factors  # noqa: E402
 
 __all__ = [
     "Medium",
@@ -35,4 +38,9 @@ __all__ = [
     "solve",
     "Solution",
     "interaction_matrix",
+    "force_jacobian",
+    "linearize",
+    "LinearModel",
+    "equilibrium",
+    "nonreciprocity_factors",
 ]
