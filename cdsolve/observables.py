@@ -75,8 +75,8 @@ def local_field_gradients(sol):
     scene = sol.scene
     dEi, dHi = scene.illumination.gradients(scene.positions, scene.n_medium)
     ps, ms = sol.source_dipoles
-    _, _, dEs, dHs = dipole_fields(
-        scene.positions, scene.positions, ps, ms, scene.k, scene.n_medium, gradient=True
+    dEs, dHs = dipole_fields(
+        scene.positions, scene.positions, ps, ms, scene.k, scene.n_medium, gradient=True, fields=False
     )
     return dEi + dEs, dHi + dHs
 
