@@ -167,12 +167,9 @@ class LinearModel:
     @property
     def drift_matrix(self) -> np.ndarray:
         """``A`` (2n, 2n) with ``d/dt (x, p) = A (x, p)``: ``x' = p/m``, ``p' = -K x - gamma p``."""
-        n = self.n
-        A = np.zeros((2 * n, 2 * n))
-        A[:n, n:] = np.diag(1.0 / self.masses)
-        A[n:, :n] = -self.stiffness
-        A[n:, n:] = -self.damping * np.eye(n)
-        return A
+        from .modes import drift_matrix
+
+        return drift_matrix(self.stiffness, self.masses, self.damping if self.damping else None)
 
     @property
     def trap_frequencies(self) -> np.ndarray:
@@ -181,28 +178,27 @@ class LinearModel:
         return np.sqrt(np.where(d > 0, d, np.nan))
 
     def eigenmodes(self):
-        """Complex eigenfrequencies and left/right eigenvectors of the drift matrix.
+        """Eigen-analysis of the drift matrix (:func:`cdsolve.modes.eigenmodes`).
 
-        Returns ``(omega, right, left)``: ``omega`` (2n,) complex [rad/s] with the drift eigenvalues
+        Returns ``(omega, right, left)``: ``omega`` (2n,) complex [rad/s] with drift eigenvalues
         ``-i omega`` (exp(-i omega t): ``Im omega > 0`` grows); ``right``/``left`` (2n, 2n) columns,
         biorthonormal (``left^H right = 1``).
         """
-        import scipy.linalg as sla
+        from .modes import eigenmodes
 
-        lam, vl, vr = sla.eig(self.drift_matrix, left=True, right=True)
-        norm = np.einsum("ij,ij->j", vl.conj(), vr)
-        vl = vl / norm.conj()[None, :]
-        omega = 1j * lam
-        order = np.lexsort((omega.imag, omega.real))
-        return omega[order], vr[:, order], vl[:, order]
+        m = eigenmodes(self.drift_matrix)
+        return 1j * np.asarray(m.eigenvalues), np.asarray(m.right), np.asarray(m.left)
 
     def mode_frequencies(self) -> np.ndarray:
-        """Normal-mode eigenfrequencies with ``Re omega >= 0`` (n,) complex [rad/s], sorted by real part."""
-        omega = self.eigenmodes()[0]
-        pos = omega[omega.real >= 0]
-        if len(pos) > self.n:  # overdamped zero-real-part pairs: keep n of them, the slowest-decaying
-            pos = pos[np.argsort(-pos.imag)][: self.n]
-        return np.sort_complex(pos)
+        """Normal-mode eigenfrequencies (:func:`cdsolve.modes.mechanical_frequencies` of ``D`` with damping).
+
+        Undamped: n values ``omega = sqrt(eig D)`` with ``Re omega >= 0``; damped: the 2n roots of the
+        damped system. [rad/s], complex, ``Im omega > 0`` grows.
+        """
+        from .modes import mechanical_frequencies
+
+        damping = self.damping * np.eye(self.n) if self.damping else None
+        return np.asarray(mechanical_frequencies(self.dynamical_matrix, damping=damping).frequencies)
 
     def is_stable(self) -> bool:
         """True when no mode grows (all ``Im omega <= 0`` within round-off)."""
