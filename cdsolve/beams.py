@@ -40,6 +40,7 @@ from typing import Sequence
 import numpy as np
 
 from cdsolve.conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
+from ._checks import real_number
 
 __all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "as_illumination", "beam_frame"]
 
@@ -55,23 +56,11 @@ _LEVI[0, 2, 1] = _LEVI[2, 1, 0] = _LEVI[1, 0, 2] = -1.0
 # --------------------------------------------------------------------------- validation helpers
 def _positive_float(name: str, value) -> float:
     """Return ``value`` as a finite float > 0 or raise ValueError naming ``name``."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0.0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-    return v
+    return real_number(name, value, positive=True)
 
 
 def _finite_float(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
+    return real_number(name, value)
 
 
 def _vector(name: str, value, dtype) -> np.ndarray:

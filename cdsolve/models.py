@@ -182,6 +182,7 @@ from typing import Sequence
 import numpy as np
 
 from cdsolve.conventions import EPS0, HBAR, amplitude_from_intensity, wavenumber
+from ._checks import real_number
 
 __all__ = [
     "TwoTweezerModel",
@@ -200,17 +201,7 @@ REGIMES = ("noise-dominated", "unidirectional", "reciprocal", "antireciprocal", 
 
 # --------------------------------------------------------------------------- validation helpers
 def _real(name: str, value, *, positive: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or isinstance(value, complex) or np.iscomplexobj(value):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if positive and v <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
+    return real_number(name, value, positive=positive)
 
 
 def _pair(name: str, value, *, positive: bool = False) -> tuple[float, float]:

@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import elliprd
 
+from ._checks import real_number
 from .conventions import EPS0, wavenumber
 
 __all__ = [
@@ -53,13 +54,7 @@ SphereModel = Literal["mie", "rayleigh"]
 
 
 def _positive(name: str, value: Any) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return v
+    return real_number(name, value, positive=True)
 
 
 def radiative_correction(alpha0: np.ndarray, k: float, n_medium: float) -> np.ndarray:
