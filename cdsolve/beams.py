@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import numbers
 from typing import Sequence
 
@@ -146,12 +147,14 @@ def beam_frame(direction) -> np.ndarray:
     (True, 1.0)
     """
     d = _unit_direction(direction)
-    ex = np.cross([0.0, 1.0, 0.0], d)
-    if np.linalg.norm(ex) < 0.5:
-        ex = np.array([1.0, 0.0, 0.0]) - d[0] * d
-    ex = ex / np.linalg.norm(ex)
-    ey = np.cross(d, ex)
-    return np.stack([ex, ey, d])
+    dx, dy, dz = (float(c) for c in d)
+    ex = (dz, 0.0, -dx)  # y^ x d^ (plain arithmetic: this runs once per beam, keep it cheap)
+    if dz * dz + dx * dx < 0.25:
+        ex = (1.0 - dx * dx, -dx * dy, -dx * dz)
+    nx = (ex[0] ** 2 + ex[1] ** 2 + ex[2] ** 2) ** 0.5
+    ex = (ex[0] / nx, ex[1] / nx, ex[2] / nx)
+    ey = (dy * ex[2] - dz * ex[1], dz * ex[0] - dx * ex[2], dx * ex[1] - dy * ex[0])
+    return np.array([ex, ey, (dx, dy, dz)])
 
 
 # --------------------------------------------------------------------------- base class
@@ -189,6 +192,25 @@ class Beam(abc.ABC):
         h_jets = [faraday * np.einsum("ijk,...jk->...i", _LEVI, d) for d in jets[1:]]
         e_out = jets[order].reshape(lead + jets[order].shape[1:])
         h_out = h_jets[order].reshape(lead + h_jets[order].shape[1:])
+        return e_out, h_out
+
+    def field_jets(self, points, n_medium: float, order: int = 2) -> tuple[list, list]:
+        """Fields and all their derivatives up to ``order`` in one evaluation.
+
+        Returns ``([E, dE, d2E, ...], [H, dH, d2H, ...])`` with the shapes of :meth:`fields`,
+        :meth:`gradients` and :meth:`hessians` (one pass instead of three).
+        """
+        if order not in (0, 1, 2):
+            raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
+        pts, lead = _as_points(points)
+        n = _check_n_medium(n_medium)
+        jets = self._e_jets(pts, n, order + 1)
+        faraday = 1.0 / (1j * self._omega() * MU0)
+        e_out = [jets[j].reshape(lead + jets[j].shape[1:]) for j in range(order + 1)]
+        h_out = []
+        for j in range(order + 1):
+            h = faraday * np.einsum("ijk,...jk->...i", _LEVI, jets[j + 1])
+            h_out.append(h.reshape(lead + h.shape[1:]))
         return e_out, h_out
 
     def fields(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
@@ -500,8 +522,11 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
         k = wavenumber(self.wavelength, n_medium)
         w2 = self.w0**2
         zr = 0.5 * k * w2
-        rot = beam_frame(self.direction)
-        xp = (points - np.asarray(self.focus)) @ rot.T  # beam-frame coordinates (M, 3)
+        rot = self._frame
+        identity = self._frame_is_identity
+        xp = points - np.asarray(self.focus)
+        if not identity:
+            xp = xp @ rot.T  # beam-frame coordinates (M, 3)
         x, y, z = xp[:, 0], xp[:, 1], xp[:, 2]
         s = 1j / zr
         u = 1.0 / (1.0 + s * z)
@@ -531,15 +556,27 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
                 g3[:, a + (a == 0), b + (b == 0), c + (c == 0)] = gyzz
             g3[:, 2, 2, 2] = -2.0 * s**3 * u**3 + 6.0 * rho2 * s**3 * u**4
         jets = _jets_from_log(psi, [g1, g2, g3], order)
+        if identity:
+            return jets
         # back to lab frame: d/dr_a = R[p, a] d/dr'_p on every derivative index
         out = [jets[0]]
         if order >= 1:
             out.append(jets[1] @ rot)
         if order >= 2:
-            out.append(np.einsum("mpq,pa,qb->mab", jets[2], rot, rot, optimize=True))
+            out.append(rot.T @ jets[2] @ rot)
         if order >= 3:
-            out.append(np.einsum("mpqr,pa,qb,rc->mabc", jets[3], rot, rot, rot, optimize=True))
+            t = np.einsum("mpqr,pa->maqr", jets[3], rot)
+            t = np.einsum("maqr,qb->mabr", t, rot)
+            out.append(np.einsum("mabr,rc->mabc", t, rot))
         return out
+
+    @functools.cached_property
+    def _frame(self) -> np.ndarray:
+        return beam_frame(self.direction)
+
+    @functools.cached_property
+    def _frame_is_identity(self) -> bool:
+        return bool(np.array_equal(self._frame, np.eye(3)))
 
 
 # --------------------------------------------------------------------------- coherent sum

@@ -149,8 +149,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
             u_fm = b + op.scatter(u_fm)
     v_src = src_orders[-1] if src_orders else np.zeros_like(v)
 
-    dEi, dHi = scene.illumination.gradients(pos, n_m)
-    d2Ei, d2Hi = scene.illumination.hessians(pos, n_m)
+    (_, dEi, d2Ei), (_, dHi, d2Hi) = scene.illumination.field_jets(pos, n_m, 2)
     du_inc = np.concatenate([dEi, Z * dHi], axis=2)  # (N, 3b, 6)
     d2u_inc = np.concatenate([d2Ei, Z * d2Hi], axis=3)  # (N, 3a, 3b, 6)
 

@@ -90,8 +90,7 @@ def optical_forces(sol, split: bool = False):
 def isolated_forces(scene: Scene) -> np.ndarray:
     """Force on each particle alone (same particle, same beams, no other particles), (N, 3) [N]."""
     ae, am = scene.polarizabilities()
-    E, H = scene.incident_fields()
-    dE, dH = scene.illumination.gradients(scene.positions, scene.n_medium)
+    (E, dE), (H, dH) = scene.illumination.field_jets(scene.positions, scene.n_medium, 1)
     p = np.einsum("nij,nj->ni", ae, E)
     m = np.einsum("nij,nj->ni", am, H)
     return dipole_force(p, m, dE, dH, scene.k, scene.n_medium)
