@@ -70,20 +70,77 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
                           "p": "C m", "m": "A m^2", "E_local": "V/m", "H_local": "A/m"}),
         provenance=json.dumps({"cdsolve_version": __version__, "config": str(cfg_path), "method": sol.method}),
     )
+    files = ["summary.json", "results.npz"]
+    lin = _linear_part(scene, sol, summary, out, files, echo)
     with open(out / "summary.json", "w") as fh:
         json.dump(summary, fh, indent=2, default=float)
-    files = ["summary.json", "results.npz"]
     if plots:
-        from .plotting import plot_forces
+        from .plotting import plot_forces, plot_linear_model
 
         plot_forces(scene, F, f_int, out / "forces.png")
         files.append("forces.png")
-    _report(out, cfg_path, scene, sol, F, f_int, files)
+        if lin is not None:
+            plot_linear_model(lin, out / "coupling_and_spectrum.png")
+            files.append("coupling_and_spectrum.png")
+    _report(out, cfg_path, scene, sol, F, f_int, files, summary)
     echo(f"wrote {', '.join(files + ['report.md'])} to {out}/ in {elapsed:.2f} s")
     return summary
 
 
-def _report(out: Path, cfg_path: Path, scene, sol, F, f_int, files) -> None:
+#: largest scene for which ``run`` linearizes all 3N coordinates and computes every pair's NRFs
+MAX_LINEARIZE = 200
+MAX_NRF_PAIRS = 66
+
+
+def _linear_part(scene, sol, summary: dict, out: Path, files: list, echo):
+    """Stiffness, modes and non-reciprocity factors of the scene (when small enough), into summary/files."""
+    from .jacobian import force_jacobian
+    from .linearize import LinearModel
+    from .nonreciprocity import nonreciprocity_factors
+
+    N = scene.n_particles
+    if N > MAX_LINEARIZE:
+        summary["linearization"] = f"skipped: {N} particles > {MAX_LINEARIZE} (use cdsolve.linearize with chosen dofs)"
+        return None
+    J = force_jacobian(sol)
+    summary["stiffness_N_per_m"] = (-J).tolist()
+    summary["units"]["stiffness_N_per_m"] = "N/m, rows/cols (x_0, y_0, z_0, x_1, ...)"
+    lin = None
+    try:
+        masses = scene.masses()
+    except ValueError as e:
+        summary["linearization"] = f"stiffness only (no modes): {e}"
+    else:
+        from . import __version__
+
+        sel = np.arange(3 * N)
+        lin = LinearModel(stiffness=-J, masses=masses[sel // 3], dofs=sel,
+                          labels=[f"{'xyz'[q % 3]}_{q // 3}" for q in sel], forces=sol.forces().ravel(),
+                          positions=scene.positions.copy(),
+                          provenance={"cdsolve_version": __version__, "at": "positions", "scene": scene.describe()})
+        lin.save(out / "linear_model.npz")
+        lin.save(out / "linear_model.json")
+        files += ["linear_model.npz", "linear_model.json"]
+        w = lin.mode_frequencies()
+        summary["trap_frequencies_rad_per_s"] = lin.trap_frequencies.tolist()
+        summary["mode_frequencies_rad_per_s"] = {"real": w.real.tolist(), "imag": w.imag.tolist()}
+        summary["stable"] = lin.is_stable()
+        summary["units"]["mode_frequencies_rad_per_s"] = "rad/s, exp(-i omega t): Im > 0 grows"
+    pairs = [(i, j) for i in range(N) for j in range(i + 1, N)]
+    if len(pairs) <= MAX_NRF_PAIRS:
+        nrf = {}
+        for i, j in pairs:
+            r = nonreciprocity_factors(sol, pair=(i, j))
+            nrf[f"{i}-{j}"] = {"zeroth_xyz": r.zeroth.tolist(), "first_P_v_w": r.first.tolist()}
+        summary["nonreciprocity_factors"] = nrf
+        summary["units"]["nonreciprocity_factors"] = ("dimensionless; zeroth[axis]; first[P in (i, j)][force axis v]"
+                                                      "[coordinate w] (Jazayeri et al. eq. 1-2)")
+    else:
+        summary["nonreciprocity_factors"] = f"skipped: {len(pairs)} pairs > {MAX_NRF_PAIRS}"
+    return lin
+
+
+def _report(out: Path, cfg_path: Path, scene, sol, F, f_int, files, summary) -> None:
     lines = [
         f"# cdsolve result for `{cfg_path.name}`",
         "",
@@ -96,9 +153,21 @@ def _report(out: Path, cfg_path: Path, scene, sol, F, f_int, files) -> None:
     for i, (r, f, g) in enumerate(zip(scene.positions, F, f_int)):
         lines.append(f"| {i} | " + " | ".join(f"{v * 1e6:.4g}" for v in r) + " | "
                      + " | ".join(f"{v * 1e15:.4g}" for v in f) + " | " + " | ".join(f"{v * 1e15:.4g}" for v in g) + " |")
+    if "mode_frequencies_rad_per_s" in summary:
+        w = np.array(summary["mode_frequencies_rad_per_s"]["real"]) + 1j * np.array(
+            summary["mode_frequencies_rad_per_s"]["imag"])
+        lines += ["", f"Linearized about these positions: {'stable' if summary['stable'] else 'UNSTABLE (a mode grows)'}; "
+                  f"mode frequencies / 2 pi [kHz]: " + ", ".join(f"{z.real / 2e3 / np.pi:.3f}{z.imag / 2e3 / np.pi:+.3g}i"
+                                                             for z in w) + "."]
+    if isinstance(summary.get("nonreciprocity_factors"), dict):
+        lines += ["", "| pair | NRF0 x | NRF0 y | NRF0 z |", "|---|---|---|---|"]
+        for key, v in summary["nonreciprocity_factors"].items():
+            lines.append(f"| {key} | " + " | ".join(f"{q:.3f}" for q in v["zeroth_xyz"]) + " |")
     lines += ["", "Files: " + ", ".join(f"`{f}`" for f in files), ""]
     if "forces.png" in files:
         lines += ["![forces](forces.png)", ""]
+    if "coupling_and_spectrum.png" in files:
+        lines += ["![coupling matrix and spectrum](coupling_and_spectrum.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
 
 

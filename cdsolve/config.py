@@ -13,9 +13,12 @@ Schema (all keys optional unless marked; defaults in ``DEFAULTS``)::
     kind = "sphere"                          # sphere | kerker | dipole
     radius = "50 nm"; index = 1.45           # or material = "fused_silica" | "silicon" | "silica_drude_lorentz"
     model = "mie"; density = "2200 kg/m^3"
-    [geometry]                               # positions: explicit list, or a builder
+    [geometry]                               # positions: explicit list, or a builder (cdsolve.geometry)
     positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
-    # builder = "chain"; n = 10; spacing = "1 um"; axis = "x"
+    # builder = "chain"; n = 10; spacing = "1 um"; axis = "x"        (origin = [x, y, z]: shift, any builder)
+    # builder = "ring"; n; radius; start_angle | "zigzag"; n; spacing; offset; axis; offset_axis
+    # builder = "dimerized"; n_cells; intra; inter; axis | "square" | "triangular" | "honeycomb"; nx; ny; pitch
+    # builder = "random"; n; box = [lx, ly, lz]; min_distance; seed; max_attempts | "csv"; path (x_m,y_m,z_m)
     [tweezers]                               # one Gaussian tweezer per site (focus at the site)
     power = "100 mW"; waist = "0.8 um"       # or na = 0.8
     polarization = [0, 1, 0]; direction = [0, 0, 1]
@@ -70,7 +73,9 @@ _ALLOWED = {
     "medium": {"index"},
     "particle": {"kind", "radius", "index", "material", "model", "density", "mass", "condition", "alpha_e",
                  "alpha_m", "allow_gain"},
-    "geometry": {"positions", "builder", "n", "spacing", "axis", "origin"},
+    "geometry": {"positions", "builder", "origin", "n", "spacing", "axis", "radius", "start_angle", "offset",
+                 "offset_axis", "n_cells", "intra", "inter", "nx", "ny", "pitch", "box", "min_distance", "seed",
+                 "max_attempts", "path"},
     "tweezers": {"power", "waist", "na", "polarization", "direction", "phase", "phases", "phase_gradient", "powers"},
     "plane_waves": {"intensity", "amplitude", "direction", "polarization", "phase"},
     "solve": {"method", "orders"},
@@ -250,28 +255,101 @@ def _particle(cfg: dict, where: str):
     raise ValueError(f"{where}.kind: unknown particle kind {kind!r} (sphere, kerker, dipole)")
 
 
-def _positions(cfg: dict) -> np.ndarray:
+#: ``[geometry] builder`` -> (its required keys, its optional keys); every builder also takes ``origin``
+_GEOMETRY_BUILDERS = {
+    "chain": (("n", "spacing"), ("axis",)),
+    "ring": (("n", "radius"), ("start_angle",)),
+    "zigzag": (("n", "spacing", "offset"), ("axis", "offset_axis")),
+    "dimerized": (("n_cells", "intra", "inter"), ("axis",)),
+    "square": (("nx", "ny", "pitch"), ()),
+    "triangular": (("nx", "ny", "pitch"), ()),
+    "honeycomb": (("nx", "ny", "pitch"), ()),
+    "random": (("n", "box", "min_distance", "seed"), ("max_attempts",)),
+    "csv": (("path",), ()),
+}
+
+
+def _geometry_value(key: str, value, source: str | None):
+    """One ``[geometry]`` builder key as the Python argument of :mod:`cdsolve.geometry` (SI)."""
+    where = f"geometry.{key}"
+    if key in ("n", "n_cells", "nx", "ny", "seed", "max_attempts"):
+        low = 0 if key == "seed" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{where}: expected an integer >= {low}, got {value!r}")
+        return value
+    if key in ("axis", "offset_axis"):
+        if isinstance(value, str):
+            if value not in ("x", "y", "z"):
+                raise ValueError(f"{where}: expected 'x', 'y', 'z' or a 3-vector, got {value!r}")
+            return value
+        return tuple(_vec(value, where, kind=None).tolist())
+    if key == "box":
+        return tuple(_vec(value, where).tolist())
+    if key == "start_angle":
+        return parse_quantity(value, "angle", where)
+    if key == "path":
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{where}: expected a file name, got {value!r}")
+        path = Path(value)
+        return path if path.is_absolute() or source is None else Path(source).parent / path
+    length = parse_quantity(value, "length", where)  # spacing, radius, offset, intra, inter, pitch, min_distance
+    if length <= 0:
+        raise ValueError(f"{where}: must be > 0, got {value!r}")
+    return length
+
+
+def _positions(cfg: dict, source: str | None = None) -> np.ndarray:
+    """Site positions (N, 3) [m] of a ``[geometry]`` table: explicit ``positions`` or a builder of
+    :mod:`cdsolve.geometry` (``builder`` names in ``_GEOMETRY_BUILDERS``), shifted by ``origin``.
+
+    A relative ``path`` (``builder = "csv"``) is taken relative to the directory of ``source`` (the
+    config file) when given, else to the working directory. The CSV may only hold x, y, z: per-site
+    tweezer parameters come from ``[tweezers]``.
+    """
+    from . import geometry
+
     _check_keys(cfg, "geometry", "")
+    origin = _vec(cfg["origin"], "geometry.origin") if "origin" in cfg else np.zeros(3)
     if "positions" in cfg:
+        extra = sorted(set(cfg) - {"positions", "origin"})
+        if extra:
+            raise ValueError(f"geometry.{extra[0]}: not allowed together with 'positions' (give a builder instead)")
         pos = cfg["positions"]
         if not isinstance(pos, list) or not pos:
             raise ValueError("geometry.positions: expected a non-empty list of [x, y, z]")
-        return np.array([_vec(p, f"geometry.positions[{i}]") for i, p in enumerate(pos)])
+        return np.array([_vec(p, f"geometry.positions[{i}]") for i, p in enumerate(pos)]) + origin
     builder = cfg.get("builder")
-    if builder == "chain":
-        n = cfg.get("n")
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"geometry.n: expected a positive integer, got {n!r}")
-        spacing = parse_quantity(cfg.get("spacing"), "length", "geometry.spacing")
-        if spacing <= 0:
-            raise ValueError(f"geometry.spacing: must be > 0, got {cfg.get('spacing')!r}")
-        axis = {"x": 0, "y": 1, "z": 2}.get(cfg.get("axis", "x"))
-        if axis is None:
-            raise ValueError(f"geometry.axis: expected 'x', 'y' or 'z', got {cfg.get('axis')!r}")
-        pos = np.zeros((n, 3))
-        pos[:, axis] = (np.arange(n) - (n - 1) / 2) * spacing
-        return pos
-    raise ValueError(f"geometry: give 'positions' or builder = 'chain' (got builder={builder!r})")
+    if builder not in _GEOMETRY_BUILDERS:
+        raise ValueError(f"geometry: give 'positions' or builder = one of {', '.join(_GEOMETRY_BUILDERS)} "
+                         f"(got builder={builder!r})")
+    required, optional = _GEOMETRY_BUILDERS[builder]
+    for key in cfg:
+        if key not in required + optional + ("builder", "origin") and not key.startswith("_"):
+            raise ValueError(f"geometry.{key}: not a key of builder = '{builder}' (its keys: "
+                             f"{', '.join(required + optional + ('origin',))})")
+    for key in required:
+        if key not in cfg:
+            raise ValueError(f"geometry.{key}: missing (required for builder = '{builder}')")
+    kw = {key: _geometry_value(key, cfg[key], source) for key in required + optional if key in cfg}
+    try:
+        if builder == "csv":
+            cols = geometry._read_csv(kw["path"])
+            beam = sorted(set(cols) - {"x", "y", "z"})
+            if beam:
+                raise ValueError(f"geometry.path: {kw['path']} has per-site tweezer column(s) {', '.join(beam)}, "
+                                 f"which configs do not read; give them in [tweezers] (phases, powers, "
+                                 f"polarization) or use cdsolve.geometry.from_csv(...).scene(...) in Python")
+            sites = geometry.SiteArray(np.column_stack([cols["x"], cols["y"], cols["z"]]))
+        else:
+            build = {"chain": geometry.chain, "ring": geometry.ring, "zigzag": geometry.zigzag,
+                     "dimerized": geometry.dimerized_chain, "square": geometry.square_lattice,
+                     "triangular": geometry.triangular_lattice, "honeycomb": geometry.honeycomb_lattice,
+                     "random": geometry.random_array}[builder]
+            sites = build(**kw)
+    except ValueError as e:
+        msg = str(e)
+        raise ValueError(msg if msg.startswith("geometry") else f"geometry (builder = '{builder}'): {msg}") from None
+    return np.array(sites.positions) + origin
 
 
 def _tweezers(cfg: dict, positions: np.ndarray, wavelength: float):
@@ -366,7 +444,7 @@ def scene_from_config(cfg: dict | str | Path):
             raise ValueError(f"medium.index: {e}") from None
         if "geometry" not in cfg:
             raise ValueError("geometry: missing section [geometry]")
-        positions = _positions(cfg["geometry"])
+        positions = _positions(cfg["geometry"], cfg.get("_source"))
         if "particle" in cfg and "particles" in cfg:
             raise ValueError("particle/particles: give either [particle] or [[particles]], not both")
         if "particle" in cfg:

@@ -50,3 +50,37 @@ def plot_forces(scene, forces, interaction_forces, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def plot_linear_model(lin, path) -> None:
+    """Stiffness matrix (reciprocal and antireciprocal parts) and the complex mode spectrum.
+
+    Parameters
+    ----------
+    lin : LinearModel
+    path : str or Path
+        PNG file to write.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = _figure(ncols=3, figsize=(14, 4.2))
+    for ax, M, title in ((axes[0], lin.reciprocal, "reciprocal part (K + K^T)/2"),
+                         (axes[1], lin.antireciprocal, "antireciprocal part (K - K^T)/2")):
+        lim = np.abs(lin.stiffness).max() or 1.0
+        im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(title + " [N/m]", fontsize=9)
+        ticks = np.arange(lin.n)
+        if lin.n <= 24:
+            ax.set_xticks(ticks, lin.labels, rotation=90, fontsize=6)
+            ax.set_yticks(ticks, lin.labels, fontsize=6)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+    w = lin.mode_frequencies()
+    ax = axes[2]
+    ax.scatter(w.real / (2 * np.pi * 1e3), w.imag / (2 * np.pi), c="tab:red", s=25)
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("Re omega / 2 pi [kHz]")
+    ax.set_ylabel("Im omega / 2 pi [Hz]  (> 0 grows)")
+    ax.set_title("mode spectrum", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
