@@ -182,34 +182,40 @@ def green_tensors(r: np.ndarray, k: float, order: int = 0, cross: bool = True) -
 
     D2A = _evaluate(_D(DA_c, k), phase, inv_r)
     D2B = _evaluate(_D(DB_c, k), phase, inv_r)
-    xa = x[..., :, None, None, None]
-    xb = x[..., None, :, None, None]
-    xi = x[..., None, None, :, None]
-    xj = x[..., None, None, None, :]
-    d_ab = _EYE[:, :, None, None]
-    d_ij = _EYE[None, None, :, :]
-    d_ai = _EYE[:, None, :, None]
-    d_aj = _EYE[:, None, None, :]
-    d_bi = _EYE[None, :, :, None]
-    d_bj = _EYE[None, :, None, :]
-    e = (..., None, None, None, None)
-    out["d2G"] = (
-        (d_ab * DA[e] + xa * xb * D2A[e]) * d_ij
-        + (d_ab * xi * xj + xa * d_bi * xj + xa * xi * d_bj) * DB[e]
-        + xa * xi * xj * xb * D2B[e]
-        + xb * DB[e] * (d_ai * xj + d_aj * xi)
-        + B[e] * (d_ai * d_bj + d_aj * d_bi)
-    )
+    # d_a d_b G_ij = D2B x_a x_b x_i x_j + D2A x_a x_b d_ij + DA d_ab d_ij + B (d_ai d_bj + d_aj d_bi)
+    #              + DB (d_ab x_i x_j + d_bi x_a x_j + d_bj x_a x_i + d_ai x_b x_j + d_aj x_b x_i)
+    # built as one rank-4 product plus in-place additions on the Kronecker-delta slices
+    d2G = (D2B[..., None, None] * xx)[..., :, :, None, None] * xx[..., None, None, :, :]
+    DBxx = DB[..., None, None] * xx
+    D2Axx = D2A[..., None, None] * xx
+    for a in range(3):
+        d2G[..., a, a, :, :] += DBxx  # d_ab x_i x_j
+        d2G[..., :, a, a, :] += DBxx  # d_bi x_a x_j
+        d2G[..., :, a, :, a] += DBxx  # d_bj x_a x_i
+        d2G[..., a, :, a, :] += DBxx  # d_ai x_b x_j
+        d2G[..., a, :, :, a] += DBxx  # d_aj x_b x_i
+        d2G[..., :, :, a, a] += D2Axx  # x_a x_b d_ij
+        for b in range(3):
+            d2G[..., a, a, b, b] += DA  # d_ab d_ij
+            d2G[..., a, b, a, b] += B  # d_ai d_bj
+            d2G[..., a, b, b, a] += B  # d_aj d_bi
+    out["d2G"] = d2G
     if cross:
         D2C = _evaluate(_D(DC_c, k), phase, inv_r)
-        eps_ilj_xl = xeps[..., None, None, :, :]
-        eps_ibj = np.transpose(LEVI_CIVITA, (1, 0, 2))[None, :, :, :]  # [a(dummy), b, i, j]
-        eps_iaj = np.transpose(LEVI_CIVITA, (1, 0, 2))[:, None, :, :]
-        out["d2Gx"] = (
-            (d_ab * DC[e] + xa * xb * D2C[e]) * eps_ilj_xl
-            + xa * DC[e] * eps_ibj
-            + xb * DC[e] * eps_iaj
-        )
+        # d_a d_b Gx_ij = (d_ab DC + x_a x_b D2C) eps_ilj x_l + x_a DC eps_ibj + x_b DC eps_iaj
+        d2Gx = (D2C[..., None, None] * xx)[..., :, :, None, None] * xeps[..., None, None, :, :]
+        DCxeps = DC[..., None, None] * xeps
+        DCx = DC[..., None] * x
+        for a in range(3):
+            d2Gx[..., a, a, :, :] += DCxeps
+        for i in range(3):
+            for b in range(3):
+                for j in range(3):
+                    eps = LEVI_CIVITA[i, b, j]
+                    if eps:
+                        d2Gx[..., :, b, i, j] += eps * DCx  # x_a DC eps_ibj
+                        d2Gx[..., b, :, i, j] += eps * DCx  # x_b DC eps_iaj (a <-> b)
+        out["d2Gx"] = d2Gx
     return out
 
 
