@@ -99,8 +99,9 @@ def treams_forces(positions_m, radius_m, index, wavelength_m, n_medium, beam, lm
 # trimer cases use a moderate lmax at separations where the JSON's own convergence record
 # shows that lmax to be converged far below the differences reported here.
 PICKS = [
-    ("silicon_pair_axial.json", 0, [2], 12, (0.3, 0.7)),  # L = 200 nm (gap 20 nm)
-    ("silicon_pair_axial.json", 0, [6, 13, 19, 29], 10, (0.5,)),  # L = 250, 500, 1000, 2000 nm
+    ("silicon_pair_axial.json", 0, [0, 5, 21, 31], None, (0.3, 0.7)),  # r 45 nm: L = 150, 200, 1000, 2000 nm
+    ("silicon_pair_axial_r90nm.json", 0, [2], 12, (0.3, 0.7)),  # r 90 nm: L = 200 nm (gap 20 nm)
+    ("silicon_pair_axial_r90nm.json", 0, [6, 13, 29], 10, (0.5,)),  # r 90 nm: L = 250, 500, 2000 nm
     ("silica_pair_perpendicular.json", 0, [0, 4, 14, 40], None, (0.3, 0.7)),
     ("silica_pair_perpendicular.json", 1, [0, 4, 14, 40], None, (0.3, 0.7)),
     ("silicon_trimer_circular.json", 0, [3], 9, (0.5,)),  # scale 1

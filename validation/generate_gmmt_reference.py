@@ -3,7 +3,8 @@
 
 This script is the ONLY producer of the JSON files in ``validation/reference_data/``:
 
-* ``silicon_pair_axial.json``        two Si-like spheres on the beam axis
+* ``silicon_pair_axial.json``        two Si-like spheres (radius 45 nm) on the beam axis
+* ``silicon_pair_axial_r90nm.json``  the same with radius 90 nm (lmax 18 near contact)
 * ``silica_pair_perpendicular.json`` two silica spheres across the beam, x and y polarization
 * ``single_spheres.json``            exact single-sphere radiation pressure (miepython) + MiePy cross-check
 * ``silicon_trimer_circular.json``   three spheres, non-collinear, circular polarization, 2 beams
@@ -370,6 +371,35 @@ def make_silicon_pair():
     write("silicon_pair_axial.json", payload)
 
 
+# --------------------------------------------------------------------------- (a') same pair, radius 90 nm
+def make_silicon_pair_r90():
+    """Large-sphere variant (radius 90 nm, x = k a = 1.35): far outside the dipole regime, needs lmax ~18."""
+    radius, index, lam, n_m = 90e-9, 5.1 + 0.2j, 420e-9, 1.0
+    # centre-to-centre separations [nm]; 2a = 180 nm so L >= 190 nm (gap >= 10 nm); L = 150 would overlap
+    L_nm = [190, 195, 200, 210, 220, 235, 250, 275, 300, 330, 360, 400, 450, 500, 550, 600,
+            700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000]
+    L = np.array(L_nm, dtype=float) * 1e-9
+    configs = [np.array([[0.0, 0.0, -l / 2], [0.0, 0.0, l / 2]]) for l in L]
+    src, desc = miepy_beam(0.0, 0.0, [1, 0])  # +z, x-polarized
+    t0 = time.perf_counter()
+    res = run_series(configs, radius, index, lam, n_m, src, [4, 6, 8, 10, 12, 14, 16, 18], "Si pair r90")
+    ds = dataset_record("x_polarized", desc, "separation", L, configs, res, time.perf_counter() - t0)
+    F = res["F"]
+    ds["symmetry_check"] = {
+        "max_abs_Fxy_over_Fz": float(np.abs(F[..., :2]).max() / np.abs(F[..., 2]).min()),
+        "note": "on-axis pair, x-polarized: Fx = Fy = 0 by symmetry",
+    }
+    payload = header(
+        "Two spheres (radius 90 nm = 180 nm diameter, n = 5.1+0.2i) in vacuum on the z axis at z = -L/2 "
+        "(sphere 0) and +L/2 (sphere 1), plane wave along +z polarized along x, lambda = 420 nm, "
+        "L = 190..2000 nm (L >= 2a + 10 nm; L = 150 nm would overlap). Large-sphere companion of "
+        "silicon_pair_axial.json (radius 45 nm); near contact it needs lmax 18.",
+        radius, index, lam, n_m,
+    )
+    payload["datasets"] = [ds]
+    write("silicon_pair_axial_r90nm.json", payload)
+
+
 # --------------------------------------------------------------------------- (b) silica perpendicular pair
 def make_silica_pair():
     radius, index, lam, n_m = 50e-9, 1.45, 1064e-9, 1.0
@@ -540,6 +570,7 @@ JOBS = {
     "single": make_single_spheres,
     "silica": make_silica_pair,
     "silicon": make_silicon_pair,
+    "silicon_r90": make_silicon_pair_r90,
     "trimer": make_trimer,
 }
 
