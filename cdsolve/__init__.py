@@ -24,7 +24,7 @@ from .solver import Solution, interaction_matrix, solve  # noqa: E402
 from .jacobian import force_jacobian  # noqa: E402
 from .linearize import LinearModel, equilibrium, linearize  # noqa: E402
 from .nonreciprocity import nonreciprocity_factors  # noqa: E402
-from . import batch, geometry, models, modes, phases  # noqa: E402,F401
+from . import batch, chains, geometry, models, modes, phases  # noqa: E402,F401
 
 __all__ = [
     "Medium",
