@@ -26,10 +26,10 @@ linearized interference term. ``K = -dF/dr``. Verified against central differenc
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg as sla
 
 from .conventions import C0, EPS0, Z0
 from .green import LEVI_CIVITA, green_tensors
+from .solver import factorize, lu_apply
 
 __all__ = ["force_jacobian", "select_dofs"]
 
@@ -204,10 +204,8 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
         return _field_major(blk)
 
     if orders is None:
-        lu = sol._lu
-        if lu is None:
-            lu = sla.lu_factor(op.dense(), check_finite=False)
-        du = sla.lu_solve(lu, explicit_rhs(0), check_finite=False)
+        fac = sol._lu if sol._lu is not None else factorize(op)
+        du = lu_apply(op, fac, explicit_rhs(0), need_h=False)
         J = c0 * np.real((own_chi + rho_chi) @ du)
     else:
         # du^(0) = d u_inc ; du^(m) = d u_inc + Exp(v^(m-1)) + W chi du^(m-1)
