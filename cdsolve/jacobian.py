@@ -66,15 +66,15 @@ def select_dofs(n_particles: int, dofs=None) -> np.ndarray:
     return idx
 
 
-def _pair_tensors(positions: np.ndarray, rows: slice, k: float) -> dict:
-    """Normalized (divided by k) G, Gx derivatives for targets ``rows`` and all sources; zero on self pairs."""
+def _pair_tensors(positions: np.ndarray, rows: slice, k: float, cross: bool = True) -> dict:
+    """Normalized (divided by k) G (and Gx) derivatives for targets ``rows`` and all sources; zero on self pairs."""
     t_idx = np.arange(rows.start, rows.stop)
     x = positions[t_idx, None, :] - positions[None, :, :]
     self_pair = t_idx[:, None] == np.arange(len(positions))[None, :]
     x[self_pair] = (1.0, 0.0, 0.0)  # dummy, zeroed below
-    o = green_tensors(x, k, order=2)
-    out = {}
-    for key in ("dG", "d2G", "dGx", "d2Gx"):
+    o = green_tensors(x, k, order=2, cross=cross)
+    out = {"dGx": None, "d2Gx": None}
+    for key in ("dG", "d2G", "dGx", "d2Gx") if cross else ("dG", "d2G"):
         arr = o[key] / k
         arr[self_pair] = 0.0
         out[key] = arr
@@ -82,7 +82,10 @@ def _pair_tensors(positions: np.ndarray, rows: slice, k: float) -> dict:
 
 
 def _gamma(dg, dgx, ve, vh):
-    """``d_b W_il v_l`` for a chunk: (t, N, 3b, 6)."""
+    """``d_b W_il v_l`` for a chunk: (t, N, 3b, 6); ``dgx=None``: electric-only (magnetic part not needed)."""
+    if dgx is None:
+        g_e = np.einsum("tnbij,nj->tnbi", dg, ve)
+        return np.concatenate([g_e, np.zeros_like(g_e)], axis=3)
     g_e = np.einsum("tnbij,nj->tnbi", dg, ve) - np.einsum("tnbij,nj->tnbi", dgx, vh)
     g_h = np.einsum("tnbij,nj->tnbi", dgx, ve) + np.einsum("tnbij,nj->tnbi", dg, vh)
     return np.concatenate([g_e, g_h], axis=3)
@@ -129,6 +132,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     kappa = k**4 / (12 * np.pi * eps * c_m) * eps / (k**6 * Z)  # -kappa Re[v_e x v_h^*] is the e-m term
     op = sol._operator
     pos = scene.positions
+    electric_only = not op.has_magnetic
 
     def normalized_dipoles(p, m):
         return np.concatenate([p * k**3 / eps, m * k**3 * Z], axis=1)  # (N, 6) = chi u
@@ -162,12 +166,16 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     if orders != 0:
         for r0 in range(0, N, rows_per):
             rows = slice(r0, min(N, r0 + rows_per))
-            T = _pair_tensors(pos, rows, k)
+            T = _pair_tensors(pos, rows, k, cross=not electric_only)
             dg, dgx, d2g, d2gx = T["dG"], T["dGx"], T["d2G"], T["d2Gx"]
             for o, vs in enumerate(src_orders):
                 Gamma[o, rows] = _gamma(dg, dgx, vs[:, :3], vs[:, 3:])
             se, sh = v_src[:, :3], v_src[:, 3:]
             vi_e, vi_h = vc_e[rows], vc_h[rows]
+            if electric_only:  # v_h = 0 and rows acting on dv_h are multiplied by chi_m = 0
+                vLv[rows] = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, se)
+                rho[rows, :, :, :3] = np.einsum("ti,tnaij->tanj", vi_e, dg)
+                continue
             L_e = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, se) - np.einsum("ti,tnabij,nj->tnab", vi_e, d2gx, sh)
             L_h = np.einsum("ti,tnabij,nj->tnab", vi_h, d2gx, se) + np.einsum("ti,tnabij,nj->tnab", vi_h, d2g, sh)
             vLv[rows] = L_e + L_h
@@ -206,7 +214,8 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     if orders is None:
         fac = sol._lu if sol._lu is not None else factorize(op)
         du = lu_apply(op, fac, explicit_rhs(0), need_h=False)
-        J = c0 * np.real((own_chi + rho_chi) @ du)
+        n_act = 3 * N if electric_only else 6 * N  # electric-only: rows on dv_h vanish (chi_m = 0)
+        J = c0 * np.real((own_chi[:, :n_act] + rho_chi[:, :n_act]) @ du[:n_act])
     else:
         # du^(0) = d u_inc ; du^(m) = d u_inc + Exp(v^(m-1)) + W chi du^(m-1)
         blk = np.zeros((N, n_sel, 6), complex)
