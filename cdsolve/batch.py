@@ -13,8 +13,11 @@ illumination may differ.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from .beams import BeamSum, GaussianTweezer
 from .conventions import C0, EPS0, Z0
 from .green import LEVI_CIVITA, green_tensors
 from .jacobian import select_dofs
@@ -27,6 +30,49 @@ def _blocks(d: np.ndarray, dx: np.ndarray) -> np.ndarray:
     top = np.concatenate([d, -dx], axis=-1)
     bot = np.concatenate([dx, d], axis=-1)
     return np.concatenate([top, bot], axis=-2)
+
+
+def _slots(scene):
+    beams = scene.illumination
+    return tuple(beams.beams) if isinstance(beams, BeamSum) else (beams,)
+
+
+def _incident_jets(scenes, P, n_m):
+    """Incident E, H and derivatives up to second order at every particle of every scene: lists of
+    (B, N, 3), (B, N, 3, 3), (B, N, 3, 3, 3) arrays.
+
+    Fast path: when every scene's illumination is the same sequence of Gaussian tweezers that differ
+    only in focus, power and phase (the usual sweep), each tweezer slot is evaluated once for all
+    scenes from a unit-power, zero-phase template at the focus-relative points (the field is
+    ``sqrt(P) exp(i phase)`` times the template's). Anything else is evaluated scene by scene.
+    """
+    B, N = P.shape[:2]
+    slots = [_slots(sc) for sc in scenes]
+    fast = len({len(s) for s in slots}) == 1 and all(
+        isinstance(b, GaussianTweezer) for s in slots for b in s)
+    if fast:
+        keys = [[(b.wavelength, b.w0, b.direction, b.polarization) for b in s] for s in slots]
+        fast = all(k == keys[0] for k in keys)
+    if not fast:
+        E_j = [np.empty((B, N) + (3,) * (o + 1), complex) for o in range(3)]
+        H_j = [np.empty_like(a) for a in E_j]
+        for b, sc in enumerate(scenes):
+            Es, Hs = sc.illumination.field_jets(sc.positions, n_m, 2)
+            for o in range(3):
+                E_j[o][b], H_j[o][b] = Es[o], Hs[o]
+        return E_j, H_j
+    E_j = [np.zeros((B, N) + (3,) * (o + 1), complex) for o in range(3)]
+    H_j = [np.zeros_like(a) for a in E_j]
+    for s, tmpl in enumerate(slots[0]):
+        unit = replace(tmpl, focus=(0.0, 0.0, 0.0), power=1.0, phase=0.0, waist=tmpl.w0, na=None)
+        focus = np.array([sl[s].focus for sl in slots])  # (B, 3)
+        scale = np.array([np.sqrt(sl[s].power) * np.exp(1j * sl[s].phase) for sl in slots])  # (B,)
+        Es, Hs = unit.field_jets((P - focus[:, None, :]).reshape(B * N, 3), n_m, 2)
+        for o in range(3):
+            shape = (B, N) + (3,) * (o + 1)
+            E_j[o] += scale.reshape((B,) + (1,) * (o + 2)) * Es[o].reshape(shape)
+            H_j[o] += scale.reshape((B,) + (1,) * (o + 2)) * Hs[o].reshape(shape)
+    return E_j, H_j
 
 
 def batch_forces_and_jacobian(scenes, dofs=None):
@@ -77,14 +123,10 @@ def batch_forces_and_jacobian(scenes, dofs=None):
     chi[:, 3:, 3:] = k**3 * am
 
     P = np.stack([sc.positions for sc in scenes])  # (B, N, 3)
-    u_inc = np.empty((B, N, 6), complex)
-    du_inc = np.empty((B, N, 3, 6), complex)
-    d2u_inc = np.empty((B, N, 3, 3, 6), complex)
-    for b, sc in enumerate(scenes):
-        (E, dE, d2E), (H, dH, d2H) = sc.illumination.field_jets(sc.positions, n_m, 2)
-        u_inc[b, :, :3], u_inc[b, :, 3:] = E, Z * H
-        du_inc[b, :, :, :3], du_inc[b, :, :, 3:] = dE, Z * dH
-        d2u_inc[b, ..., :3], d2u_inc[b, ..., 3:] = d2E, Z * d2H
+    E_j, H_j = _incident_jets(scenes, P, n_m)
+    u_inc = np.concatenate([E_j[0], Z * H_j[0]], axis=-1)  # (B, N, 6)
+    du_inc = np.concatenate([E_j[1], Z * H_j[1]], axis=-1)  # (B, N, 3, 6)
+    d2u_inc = np.concatenate([E_j[2], Z * H_j[2]], axis=-1)  # (B, N, 3, 3, 6)
 
     x = P[:, :, None, :] - P[:, None, :, :]  # (B, N, N, 3)
     diag = np.eye(N, dtype=bool)

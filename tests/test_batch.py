@@ -16,12 +16,13 @@ from cdsolve.jacobian import force_jacobian
 @pytest.mark.parametrize("particle", [cd.Sphere(radius=80e-9, index=3.5),
                                       cd.Sphere(radius=60e-9, index=1.45, model="rayleigh")], ids=["mie", "rayleigh"])
 def test_batch_matches_per_scene_path(particle, rng):
+    """Tweezers differing in focus, power and phase: the vectorized-tweezer fast path."""
     scenes = []
     for _ in range(6):
         n = 3
         pos = rng.uniform(-1e-6, 1e-6, size=(n, 3)) + np.arange(n)[:, None] * np.array([1.2e-6, 0, 0])
-        tw = [cd.GaussianTweezer(wavelength=1064e-9, focus=p, waist=0.9e-6, power=0.1, phase=rng.uniform(0, 6))
-              for p in pos]
+        tw = [cd.GaussianTweezer(wavelength=1064e-9, focus=p + rng.uniform(-50e-9, 50e-9, 3), na=0.37,
+                                 power=rng.uniform(0.05, 0.2), phase=rng.uniform(0, 6)) for p in pos]
         scenes.append(cd.Scene(positions=pos, particles=particle, illumination=tw))
     F, J = batch_forces_and_jacobian(scenes)
     for b, sc in enumerate(scenes):
