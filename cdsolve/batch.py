@@ -13,12 +13,10 @@ illumination may differ.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from .beams import BeamSum, GaussianTweezer
-from .conventions import C0, EPS0, Z0
+from .beams import BeamSum, GaussianTweezer, tweezer_jets
+from .conventions import C0, EPS0, MU0, Z0
 from .green import LEVI_CIVITA, green_tensors
 from .jacobian import select_dofs
 
@@ -50,9 +48,7 @@ def _incident_jets(scenes, P, n_m):
     slots = [_slots(sc) for sc in scenes]
     fast = len({len(s) for s in slots}) == 1 and all(
         isinstance(b, GaussianTweezer) for s in slots for b in s)
-    if fast:
-        keys = [[(b.wavelength, b.w0, b.direction, b.polarization) for b in s] for s in slots]
-        fast = all(k == keys[0] for k in keys)
+    fast = fast and all(s[i].shape_key == slots[0][i].shape_key for s in slots for i in range(len(s)))
     if not fast:
         E_j = [np.empty((B, N) + (3,) * (o + 1), complex) for o in range(3)]
         H_j = [np.empty_like(a) for a in E_j]
@@ -61,17 +57,16 @@ def _incident_jets(scenes, P, n_m):
             for o in range(3):
                 E_j[o][b], H_j[o][b] = Es[o], Hs[o]
         return E_j, H_j
+    faraday = 1.0 / (1j * 2 * np.pi * C0 / scenes[0].wavelength * MU0)
     E_j = [np.zeros((B, N) + (3,) * (o + 1), complex) for o in range(3)]
     H_j = [np.zeros_like(a) for a in E_j]
-    for s, tmpl in enumerate(slots[0]):
-        unit = replace(tmpl, focus=(0.0, 0.0, 0.0), power=1.0, phase=0.0, waist=tmpl.w0, na=None)
-        focus = np.array([sl[s].focus for sl in slots])  # (B, 3)
-        scale = np.array([np.sqrt(sl[s].power) * np.exp(1j * sl[s].phase) for sl in slots])  # (B,)
-        Es, Hs = unit.field_jets((P - focus[:, None, :]).reshape(B * N, 3), n_m, 2)
+    for s in range(len(slots[0])):
+        members = [sl[s] for sl in slots]
+        focus = np.array([t.focus for t in members])  # (B, 3)
+        jets = tweezer_jets(members, P - focus[:, None, :], n_m, 3)  # E jets to third order
         for o in range(3):
-            shape = (B, N) + (3,) * (o + 1)
-            E_j[o] += scale.reshape((B,) + (1,) * (o + 2)) * Es[o].reshape(shape)
-            H_j[o] += scale.reshape((B,) + (1,) * (o + 2)) * Hs[o].reshape(shape)
+            E_j[o] += jets[o]
+            H_j[o] += faraday * np.einsum("ijk,...jk->...i", LEVI_CIVITA, jets[o + 1])  # H = curl E/(i w mu0)
     return E_j, H_j
 
 

@@ -570,6 +570,11 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
             out.append(np.einsum("mabr,rc->mabc", t, rot))
         return out
 
+    @property
+    def shape_key(self) -> tuple:
+        """Tweezers with equal keys differ only by focus, power and phase (one template serves them all)."""
+        return (self.wavelength, self.w0, tuple(self.direction), tuple(self.polarization))
+
     @functools.cached_property
     def _frame(self) -> np.ndarray:
         return beam_frame(self.direction)
@@ -636,10 +641,54 @@ class BeamSum(Beam):
 
     def _e_jets(self, points, n_medium, order):
         total = None
+        # tweezers that differ only in focus, power and phase are evaluated together
+        groups: dict = {}
+        singles = []
         for b in self.beams:
+            if isinstance(b, GaussianTweezer):
+                groups.setdefault(b.shape_key, []).append(b)
+            else:
+                singles.append(b)
+        for members in groups.values():
+            if len(members) == 1:
+                singles.append(members[0])
+                continue
+            focus = np.array([b.focus for b in members])  # (T, 3)
+            rel = points[None, :, :] - focus[:, None, :]  # (T, M, 3)
+            jets = [j.sum(axis=0) for j in tweezer_jets(members, rel, n_medium, order)]
+            total = jets if total is None else [t + j for t, j in zip(total, jets)]
+        for b in singles:
             jets = b._e_jets(points, n_medium, order)
             total = jets if total is None else [t + j for t, j in zip(total, jets)]
         return total
+
+
+def tweezer_jets(tweezers, rel_points: np.ndarray, n_medium: float, order: int) -> list[np.ndarray]:
+    """Electric-field jets of same-shape tweezers, each at its own focus-relative points, in one evaluation.
+
+    Parameters
+    ----------
+    tweezers : sequence of T GaussianTweezer
+        All with the same :attr:`GaussianTweezer.shape_key` (wavelength, waist, direction, polarization).
+    rel_points : (T, M, 3) float [m]
+        Evaluation points of tweezer t, relative to its focus.
+    n_medium : float
+    order : int
+        Highest derivative order.
+
+    Returns
+    -------
+    list of (T, M, 3, ..., 3) complex: ``[E, dE, ...]`` of each tweezer, i.e. a unit-power, zero-phase
+    template at the relative points times ``sqrt(P_t) exp(i phase_t)``.
+    """
+    t0 = tweezers[0]
+    if any(t.shape_key != t0.shape_key for t in tweezers):
+        raise ValueError("tweezer_jets needs tweezers that differ only in focus, power and phase")
+    T, M = rel_points.shape[:2]
+    unit = dataclasses.replace(t0, focus=(0.0, 0.0, 0.0), power=1.0, phase=0.0, waist=t0.w0, na=None)
+    scale = np.array([np.sqrt(t.power) * np.exp(1j * t.phase) for t in tweezers])
+    jets = unit._e_jets(rel_points.reshape(T * M, 3), n_medium, order)
+    return [scale.reshape((T,) + (1,) * j.ndim) * j.reshape((T, M) + j.shape[1:]) for j in jets]
 
 
 def as_illumination(x) -> Beam:

@@ -200,10 +200,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     i_idx, a_idx = sel // 3, sel % 3
     j_idx, b_idx = sel // 3, sel % 3
     cols = np.arange(n_sel)
-    own_rows = np.zeros((n_sel, N, 6), complex)
-    own_rows[np.arange(n_sel), i_idx] = own[i_idx, a_idx]
-    own_chi = rows_times_chi(own_rows)  # acts on du of the force's own dipoles
-    rho_chi = rows_times_chi(rho.reshape(3 * N, N, 6)[sel])  # acts on du of the source dipoles
+    rho_sel = rho.reshape(3 * N, N, 6)[sel]  # acts on du of the source dipoles
 
     def explicit_rhs(o):  # d/dr_jb of (u_inc + W v^(o)) at fixed v^(o): (6N, n_sel)
         blk = -Gamma[o][:, j_idx, b_idx, :] if n_src else np.zeros((N, n_sel, 6), complex)
@@ -214,8 +211,10 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     if orders is None:
         fac = sol._lu if sol._lu is not None else factorize(op)
         du = lu_apply(op, fac, explicit_rhs(0), need_h=False)
+        rho_sel[np.arange(n_sel), i_idx] += own[i_idx, a_idx]  # own and source dipoles coincide here
+        rows = rows_times_chi(rho_sel)
         n_act = 3 * N if electric_only else 6 * N  # electric-only: rows on dv_h vanish (chi_m = 0)
-        J = c0 * np.real((own_chi[:, :n_act] + rho_chi[:, :n_act]) @ du[:n_act])
+        J = c0 * np.real(rows[:, :n_act] @ du[:n_act])
     else:
         # du^(0) = d u_inc ; du^(m) = d u_inc + Exp(v^(m-1)) + W chi du^(m-1)
         blk = np.zeros((N, n_sel, 6), complex)
@@ -225,7 +224,9 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
         for m in range(1, orders + 1):
             du_src = du
             du = explicit_rhs(m - 1) + _apply_w_chi(op, du)
-        J = c0 * np.real(own_chi @ du + (rho_chi @ du_src if orders >= 1 else 0.0))
+        own_rows = np.zeros((n_sel, N, 6), complex)
+        own_rows[np.arange(n_sel), i_idx] = own[i_idx, a_idx]
+        J = c0 * np.real(rows_times_chi(own_rows) @ du + (rows_times_chi(rho_sel) @ du_src if orders >= 1 else 0.0))
     direct = -c0 * np.real(vLv[i_idx[:, None], j_idx[None, :], a_idx[:, None], b_idx[None, :]])
     same = i_idx[:, None] == j_idx[None, :]
     diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v.conj(), d2u_inc) + hess_sum)

@@ -170,7 +170,11 @@ class CouplingOperator:
         """
         N = self.N
         g, _ = self._dense_blocks()
-        A = -np.einsum("rja,jab->rjb", g.reshape(3 * N, N, 3), self.chi_e).reshape(3 * N, 3 * N)
+        diag = np.einsum("jaa->ja", self.chi_e)
+        if np.array_equal(self.chi_e, diag[:, :, None] * np.eye(3)):
+            A = g * -diag.reshape(1, 3 * N)
+        else:
+            A = -np.einsum("rja,jab->rjb", g.reshape(3 * N, N, 3), self.chi_e).reshape(3 * N, 3 * N)
         A[np.diag_indices(3 * N)] += 1.0
         return A
 
@@ -187,10 +191,13 @@ class CouplingOperator:
         del g, gx
         # right-multiply by block-diagonal chi: column block (j) times chi_j
         chi = np.concatenate([self.chi_e, self.chi_m])  # (2N, 3, 3), field-major blocks
-        Wc = np.einsum("rja,jab->rjb", W.reshape(6 * N, 2 * N, 3), chi).reshape(6 * N, 6 * N)
-        Wc *= -1.0
-        Wc[np.diag_indices(6 * N)] += 1.0
-        return Wc
+        diag = np.einsum("jaa->ja", chi)
+        if np.array_equal(chi, diag[:, :, None] * np.eye(3)):  # diagonal tensors: scale the columns
+            W *= -diag.reshape(1, 6 * N)
+        else:
+            W = -np.einsum("rja,jab->rjb", W.reshape(6 * N, 2 * N, 3), chi).reshape(6 * N, 6 * N)
+        W[np.diag_indices(6 * N)] += 1.0
+        return W
 
 
 @dataclass(frozen=True, eq=False)

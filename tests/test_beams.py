@@ -357,3 +357,22 @@ def test_docstring_examples():
     # Oracle: the module's own doctest examples.
     result = doctest.testmod(beams_mod, verbose=False)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_grouped_tweezer_sum_equals_member_sum():
+    """Same-shape tweezers in a BeamSum are evaluated together from one template: the fields, gradients and
+    Hessians equal the sum of the members evaluated one by one (round-off)."""
+    from cdsolve.beams import BeamSum, GaussianTweezer
+
+    rng = np.random.default_rng(7)
+    members = [GaussianTweezer(wavelength=1064e-9, focus=tuple(rng.uniform(-2e-6, 2e-6, 3)), na=0.6,
+                               power=rng.uniform(0.01, 0.3), phase=rng.uniform(0, 6), polarization=(0, 1, 0))
+               for _ in range(5)]
+    members.append(GaussianTweezer(wavelength=1064e-9, waist=1.3e-6, power=0.1))  # a different shape
+    pts = rng.uniform(-2e-6, 2e-6, size=(7, 3))
+    E_sum, H_sum = BeamSum(members).field_jets(pts, 1.33, 2)
+    for o in range(3):
+        E_ref = sum(m.field_jets(pts, 1.33, 2)[0][o] for m in members)
+        H_ref = sum(m.field_jets(pts, 1.33, 2)[1][o] for m in members)
+        np.testing.assert_allclose(E_sum[o], E_ref, rtol=1e-12, atol=1e-12 * np.abs(E_ref).max())
+        np.testing.assert_allclose(H_sum[o], H_ref, rtol=1e-12, atol=1e-12 * np.abs(H_ref).max())
