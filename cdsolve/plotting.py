@@ -64,11 +64,15 @@ def plot_linear_model(lin, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = _figure(ncols=3, figsize=(14, 4.2))
-    for ax, M, title in ((axes[0], lin.reciprocal, "reciprocal part (K + K^T)/2"),
-                         (axes[1], lin.antireciprocal, "antireciprocal part (K - K^T)/2")):
-        lim = np.abs(lin.stiffness).max() or 1.0
-        im = ax.imshow(M, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_title(title + " [N/m]", fontsize=9)
+    # couplings between particles are orders of magnitude below the trap stiffness: mask each
+    # particle's own block (trap + self terms) so the binding couplings are visible
+    owner = np.asarray(lin.dofs) // 3
+    own = owner[:, None] == owner[None, :]
+    lim = np.abs(np.where(own, 0.0, lin.stiffness)).max() or 1.0
+    for ax, M, title in ((axes[0], lin.reciprocal, "reciprocal coupling (K + K^T)/2"),
+                         (axes[1], lin.antireciprocal, "antireciprocal coupling (K - K^T)/2")):
+        im = ax.imshow(np.where(own, np.nan, M), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_title(title + " [N/m]\n(particles' own blocks masked)", fontsize=9)
         ticks = np.arange(lin.n)
         if lin.n <= 24:
             ax.set_xticks(ticks, lin.labels, rotation=90, fontsize=6)
