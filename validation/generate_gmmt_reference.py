@@ -342,62 +342,56 @@ def header(description, radius, index, wavelength, n_medium):
     }
 
 
-# --------------------------------------------------------------------------- (a) silicon axial pair
-def make_silicon_pair():
-    # "90 nm sphere" of issue #2 and Jazayeri et al. = 90 nm DIAMETER (radius 45 nm): the dipole model's
-    # single-sphere error is then -4.2e-4 (as the issue states), while a 90 nm radius is far outside it
-    radius, index, lam, n_m = 45e-9, 5.1 + 0.2j, 420e-9, 1.0
-    # centre-to-centre separations [nm], 150-2000 nm (2a = 90 nm: the closest pair has a 60 nm gap)
-    L_nm = [150, 160, 170, 180, 190, 200, 220, 240, 260, 280, 300, 330, 360, 400, 450, 500, 550, 600,
-            700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000]
+# --------------------------------------------------------------------------- (a) silicon axial pairs
+def _silicon_axial_pair(radius, L_nm, label, description, filename):
+    """Two Si-like spheres (5.1+0.2i, 420 nm, vacuum) on the z axis at -L/2, +L/2; plane wave +z, x-polarized."""
+    index, lam, n_m = 5.1 + 0.2j, 420e-9, 1.0
     L = np.array(L_nm, dtype=float) * 1e-9
     configs = [np.array([[0.0, 0.0, -l / 2], [0.0, 0.0, l / 2]]) for l in L]
     src, desc = miepy_beam(0.0, 0.0, [1, 0])  # +z, x-polarized
     t0 = time.perf_counter()
-    res = run_series(configs, radius, index, lam, n_m, src, [4, 6, 8, 10, 12, 14, 16, 18], "Si pair")
+    res = run_series(configs, radius, index, lam, n_m, src, [4, 6, 8, 10, 12, 14, 16, 18], label)
     ds = dataset_record("x_polarized", desc, "separation", L, configs, res, time.perf_counter() - t0)
     F = res["F"]
     ds["symmetry_check"] = {
         "max_abs_Fxy_over_Fz": float(np.abs(F[..., :2]).max() / np.abs(F[..., 2]).min()),
         "note": "on-axis pair, x-polarized: Fx = Fy = 0 by symmetry",
     }
-    payload = header(
+    payload = header(description, radius, index, lam, n_m)
+    payload["datasets"] = [ds]
+    write(filename, payload)
+
+
+def make_silicon_pair():
+    # "90 nm sphere" of issue #2 and Jazayeri et al. = 90 nm DIAMETER (radius 45 nm): the dipole model's
+    # single-sphere error is then -4.2e-4 (as the issue states), while a 90 nm radius is far outside it.
+    # Centre-to-centre separations 150-2000 nm (2a = 90 nm: the closest pair has a 60 nm gap).
+    _silicon_axial_pair(
+        45e-9,
+        [150, 160, 170, 180, 190, 200, 220, 240, 260, 280, 300, 330, 360, 400, 450, 500, 550, 600,
+         700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000],
+        "Si pair",
         "Two spheres (radius 45 nm = 90 nm diameter, n = 5.1+0.2i) in vacuum on the z axis at z = -L/2 "
         "(sphere 0) and +L/2 (sphere 1), plane wave along +z polarized along x, lambda = 420 nm, "
         "L = 150..2000 nm.",
-        radius, index, lam, n_m,
+        "silicon_pair_axial.json",
     )
-    payload["datasets"] = [ds]
-    write("silicon_pair_axial.json", payload)
 
 
-# --------------------------------------------------------------------------- (a') same pair, radius 90 nm
 def make_silicon_pair_r90():
     """Large-sphere variant (radius 90 nm, x = k a = 1.35): far outside the dipole regime, needs lmax ~18."""
-    radius, index, lam, n_m = 90e-9, 5.1 + 0.2j, 420e-9, 1.0
-    # centre-to-centre separations [nm]; 2a = 180 nm so L >= 190 nm (gap >= 10 nm); L = 150 would overlap
-    L_nm = [190, 195, 200, 210, 220, 235, 250, 275, 300, 330, 360, 400, 450, 500, 550, 600,
-            700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000]
-    L = np.array(L_nm, dtype=float) * 1e-9
-    configs = [np.array([[0.0, 0.0, -l / 2], [0.0, 0.0, l / 2]]) for l in L]
-    src, desc = miepy_beam(0.0, 0.0, [1, 0])  # +z, x-polarized
-    t0 = time.perf_counter()
-    res = run_series(configs, radius, index, lam, n_m, src, [4, 6, 8, 10, 12, 14, 16, 18], "Si pair r90")
-    ds = dataset_record("x_polarized", desc, "separation", L, configs, res, time.perf_counter() - t0)
-    F = res["F"]
-    ds["symmetry_check"] = {
-        "max_abs_Fxy_over_Fz": float(np.abs(F[..., :2]).max() / np.abs(F[..., 2]).min()),
-        "note": "on-axis pair, x-polarized: Fx = Fy = 0 by symmetry",
-    }
-    payload = header(
+    # 2a = 180 nm so L >= 190 nm (gap >= 10 nm); L = 150 would overlap
+    _silicon_axial_pair(
+        90e-9,
+        [190, 195, 200, 210, 220, 235, 250, 275, 300, 330, 360, 400, 450, 500, 550, 600,
+         700, 800, 900, 1000, 1100, 1200, 1300, 1400, 1500, 1600, 1700, 1800, 1900, 2000],
+        "Si pair r90",
         "Two spheres (radius 90 nm = 180 nm diameter, n = 5.1+0.2i) in vacuum on the z axis at z = -L/2 "
         "(sphere 0) and +L/2 (sphere 1), plane wave along +z polarized along x, lambda = 420 nm, "
         "L = 190..2000 nm (L >= 2a + 10 nm; L = 150 nm would overlap). Large-sphere companion of "
         "silicon_pair_axial.json (radius 45 nm); near contact it needs lmax 18.",
-        radius, index, lam, n_m,
+        "silicon_pair_axial_r90nm.json",
     )
-    payload["datasets"] = [ds]
-    write("silicon_pair_axial_r90nm.json", payload)
 
 
 # --------------------------------------------------------------------------- (b) silica perpendicular pair
