@@ -1,8 +1,9 @@
 """Command line: ``cdsolve run [CONFIG] -o OUTDIR``.
 
-Writes ``summary.json`` (forces, interaction forces, solve diagnostics, provenance),
-``results.npz`` (arrays in SI, units listed in ``units``), ``forces.png`` (geometry with
-binding-force arrows) and ``report.md``. Without CONFIG the bundled example (two silica
+Writes ``summary.json`` (forces, interaction forces, stiffness, modes, non-reciprocity factors,
+solve diagnostics, provenance), ``results.npz``/``.mat``/``.h5`` (the same arrays in SI with their units
+and provenance; HDF5 when h5py is installed), ``linear_model.npz``/``.json``, ``forces.png``,
+``coupling_and_spectrum.png`` and ``report.md``. Without CONFIG the bundled example (two silica
 spheres in two tweezers, like the 2022 optical-binding experiments) is run.
 Errors in the config are one line naming file and key, and nothing is written.
 """
@@ -29,6 +30,7 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
     """Solve the scene of ``config`` and write the result files to ``outdir``; returns the summary dict."""
     from . import __version__
     from .config import load_config, scene_from_config
+    from .io import write_results
     from .solver import solve
 
     cfg_path = Path(config) if config is not None else _bundled_example()
@@ -56,22 +58,24 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
         "isolated_forces_N": F_iso.tolist(),
         "interaction_forces_N": f_int.tolist(),
     }
-    np.savez(
-        out / "results.npz",
-        positions=scene.positions,
-        forces=F,
-        isolated_forces=F_iso,
-        interaction_forces=f_int,
-        p=sol.p,
-        m=sol.m,
-        E_local=sol.E_local,
-        H_local=sol.H_local,
-        units=json.dumps({"positions": "m", "forces": "N", "isolated_forces": "N", "interaction_forces": "N",
-                          "p": "C m", "m": "A m^2", "E_local": "V/m", "H_local": "A/m"}),
-        provenance=json.dumps({"cdsolve_version": __version__, "config": str(cfg_path), "method": sol.method}),
-    )
-    files = ["summary.json", "results.npz"]
+    arrays = {"positions": scene.positions, "forces": F, "isolated_forces": F_iso, "interaction_forces": f_int,
+              "p": sol.p, "m": sol.m, "E_local": sol.E_local, "H_local": sol.H_local}
+    units = {"positions": "m", "forces": "N", "isolated_forces": "N", "interaction_forces": "N", "p": "C m",
+             "m": "A m^2", "E_local": "V/m", "H_local": "A/m", "stiffness": "N/m"}
+    provenance = {"cdsolve_version": __version__, "config": str(cfg_path), "method": sol.method,
+                  "scene": scene.describe()}
+    files = ["summary.json"]
     lin = _linear_part(scene, sol, summary, out, files, echo)
+    if "stiffness_N_per_m" in summary:
+        arrays["stiffness"] = np.array(summary["stiffness_N_per_m"])
+    formats = ["npz", "mat"]
+    try:
+        import h5py  # noqa: F401
+
+        formats.append("h5")
+    except ImportError:
+        summary["hdf5"] = "not written: h5py is not installed (pip install 'cdsolve[hdf5]')"
+    files += [p.name for p in write_results(out / "results", arrays, units, provenance, formats)]
     with open(out / "summary.json", "w") as fh:
         json.dump(summary, fh, indent=2, default=float)
     if plots:

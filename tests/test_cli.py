@@ -41,13 +41,19 @@ def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", str(path), "-o", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    for name in ("summary.json", "results.npz", "forces.png", "report.md"):
+    for name in ("summary.json", "results.npz", "results.mat", "forces.png", "report.md"):
         assert (out / name).is_file()
     scene, opts = scene_from_config(path)
     sol = cd.solve(scene, **opts)
     with np.load(out / "results.npz") as data:
         assert_array_equal(data["forces"], sol.forces())  # same code path: identical numbers
         assert_array_equal(data["interaction_forces"], sol.forces() - sol.isolated_forces())
+    from cdsolve.io import read_results
+
+    for ext in ("npz", "mat") + (("h5",) if (out / "results.h5").exists() else ()):
+        arrays, units, _ = read_results(out / f"results.{ext}")
+        assert_array_equal(arrays["forces"].reshape(-1, 3), sol.forces())
+        assert units["forces"] == "N"
     summary = json.loads((out / "summary.json").read_text())
     assert np.allclose(summary["forces_N"], sol.forces(), rtol=1e-15, atol=0)
 
