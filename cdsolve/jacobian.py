@@ -214,7 +214,8 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
         rho_sel[np.arange(n_sel), i_idx] += own[i_idx, a_idx]  # own and source dipoles coincide here
         rows = rows_times_chi(rho_sel)
         n_act = 3 * N if electric_only else 6 * N  # electric-only: rows on dv_h vanish (chi_m = 0)
-        J = c0 * np.real(rows[:, :n_act] @ du[:n_act])
+        R, D = rows[:, :n_act], du[:n_act]
+        J = c0 * (R.real @ D.real - R.imag @ D.imag)  # Re(R D) with two real products: half the flops
     else:
         # du^(0) = d u_inc ; du^(m) = d u_inc + Exp(v^(m-1)) + W chi du^(m-1)
         blk = np.zeros((N, n_sel, 6), complex)
