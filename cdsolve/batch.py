@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .beams import BeamSum, GaussianTweezer, tweezer_jets
-from .conventions import C0, EPS0, MU0, Z0
+from .beams import BeamSum, GaussianTweezer, magnetic_from_electric, tweezer_jets
+from .conventions import C0, EPS0, Z0
 from .green import LEVI_CIVITA, green_tensors
 from .jacobian import select_dofs
 
@@ -57,7 +57,6 @@ def _incident_jets(scenes, P, n_m):
             for o in range(3):
                 E_j[o][b], H_j[o][b] = Es[o], Hs[o]
         return E_j, H_j
-    faraday = 1.0 / (1j * 2 * np.pi * C0 / scenes[0].wavelength * MU0)
     E_j = [np.zeros((B, N) + (3,) * (o + 1), complex) for o in range(3)]
     H_j = [np.zeros_like(a) for a in E_j]
     for s in range(len(slots[0])):
@@ -66,7 +65,7 @@ def _incident_jets(scenes, P, n_m):
         jets = tweezer_jets(members, P - focus[:, None, :], n_m, 3)  # E jets to third order
         for o in range(3):
             E_j[o] += jets[o]
-            H_j[o] += faraday * np.einsum("ijk,...jk->...i", LEVI_CIVITA, jets[o + 1])  # H = curl E/(i w mu0)
+            H_j[o] += magnetic_from_electric(jets[o + 1], scenes[0].wavelength)
     return E_j, H_j
 
 

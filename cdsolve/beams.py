@@ -41,6 +41,7 @@ from typing import Sequence
 import numpy as np
 
 from cdsolve.conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
+from cdsolve.green import LEVI_CIVITA
 from ._checks import real_number
 
 __all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "as_illumination", "beam_frame"]
@@ -49,9 +50,6 @@ __all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "as_illumination",
 TRANSVERSE_TOL = 1e-10
 
 # Levi-Civita symbol eps[i, j, k]
-_LEVI = np.zeros((3, 3, 3))
-_LEVI[0, 1, 2] = _LEVI[1, 2, 0] = _LEVI[2, 0, 1] = 1.0
-_LEVI[0, 2, 1] = _LEVI[2, 1, 0] = _LEVI[1, 0, 2] = -1.0
 
 
 # --------------------------------------------------------------------------- validation helpers
@@ -180,18 +178,16 @@ class Beam(abc.ABC):
         complex, with the derivative indices first (``d2E[m, a, b, i]``).
         """
 
-    def _omega(self) -> float:
-        return 2.0 * np.pi * C0 / self.wavelength
-
-    def _jets(self, points, n_medium, order):
+    def _jets(self, points, n_medium, orders) -> tuple[list, list]:
+        """E and H jets for the derivative ``orders`` requested (one evaluation of the E jets)."""
         pts, lead = _as_points(points)
         n = _check_n_medium(n_medium)
-        jets = self._e_jets(pts, n, order + 1)
-        faraday = 1.0 / (1j * self._omega() * MU0)
-        # (curl F)_i = eps_ijk d_j F_k, applied to the last two indices
-        h_jets = [faraday * np.einsum("ijk,...jk->...i", _LEVI, d) for d in jets[1:]]
-        e_out = jets[order].reshape(lead + jets[order].shape[1:])
-        h_out = h_jets[order].reshape(lead + h_jets[order].shape[1:])
+        jets = self._e_jets(pts, n, max(orders) + 1)
+        e_out = [jets[o].reshape(lead + jets[o].shape[1:]) for o in orders]
+        h_out = []
+        for o in orders:
+            h = magnetic_from_electric(jets[o + 1], self.wavelength)
+            h_out.append(h.reshape(lead + h.shape[1:]))
         return e_out, h_out
 
     def field_jets(self, points, n_medium: float, order: int = 2) -> tuple[list, list]:
@@ -202,16 +198,7 @@ class Beam(abc.ABC):
         """
         if order not in (0, 1, 2):
             raise ValueError(f"order must be 0, 1 or 2, got {order!r}")
-        pts, lead = _as_points(points)
-        n = _check_n_medium(n_medium)
-        jets = self._e_jets(pts, n, order + 1)
-        faraday = 1.0 / (1j * self._omega() * MU0)
-        e_out = [jets[j].reshape(lead + jets[j].shape[1:]) for j in range(order + 1)]
-        h_out = []
-        for j in range(order + 1):
-            h = faraday * np.einsum("ijk,...jk->...i", _LEVI, jets[j + 1])
-            h_out.append(h.reshape(lead + h.shape[1:]))
-        return e_out, h_out
+        return self._jets(points, n_medium, list(range(order + 1)))
 
     def fields(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
         """Electric and magnetic fields.
@@ -231,7 +218,8 @@ class Beam(abc.ABC):
         H : ndarray, shape (M, 3), complex [A/m]
             ``H = curl E / (i omega mu0)`` exactly.
         """
-        return self._jets(points, n_medium, 0)
+        E, H = self._jets(points, n_medium, [0])
+        return E[0], H[0]
 
     def gradients(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
         """Analytic gradients ``dE[m, a, i] = dE_i/dr_a`` and ``dH[m, a, i] = dH_i/dr_a``.
@@ -246,7 +234,8 @@ class Beam(abc.ABC):
         dE : ndarray, shape (M, 3, 3), complex [V/m^2]
         dH : ndarray, shape (M, 3, 3), complex [A/m^2]
         """
-        return self._jets(points, n_medium, 1)
+        E, H = self._jets(points, n_medium, [1])
+        return E[0], H[0]
 
     def hessians(self, points, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
         """Analytic Hessians ``d2E[m, a, b, i] = d^2 E_i / dr_a dr_b`` (same for ``H``).
@@ -261,7 +250,8 @@ class Beam(abc.ABC):
         d2E : ndarray, shape (M, 3, 3, 3), complex [V/m^3], symmetric in ``a, b``
         d2H : ndarray, shape (M, 3, 3, 3), complex [A/m^3], symmetric in ``a, b``
         """
-        return self._jets(points, n_medium, 2)
+        E, H = self._jets(points, n_medium, [2])
+        return E[0], H[0]
 
     def __add__(self, other):
         if not isinstance(other, Beam):
@@ -293,6 +283,25 @@ class _ScalarEnvelopeBeam(Beam):
     def _e_jets(self, points, n_medium, order):
         e0 = self._amplitude(n_medium) * np.asarray(self.polarization, dtype=complex)
         return [psi[..., None] * e0 for psi in self._psi_jets(points, n_medium, order)]
+
+
+def magnetic_from_electric(d_e: np.ndarray, wavelength: float) -> np.ndarray:
+    """Faraday's law ``H = curl E / (i omega mu0)`` applied to a derivative jet of E.
+
+    Parameters
+    ----------
+    d_e : (..., 3, 3) complex
+        Jet of E one order higher than wanted; the last two indices are ``(j, k)`` = ``d_j E_k``
+        (derivative indices before them are carried along).
+    wavelength : float [m]
+        Vacuum wavelength (sets omega).
+
+    Returns
+    -------
+    (..., 3) complex: the matching jet of H.
+    """
+    omega = 2.0 * np.pi * C0 / wavelength
+    return np.einsum("ijk,...jk->...i", LEVI_CIVITA, d_e) / (1j * omega * MU0)
 
 
 def _jets_from_log(psi: np.ndarray, g: list[np.ndarray], order: int) -> list[np.ndarray]:
