@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from .beams import BeamSum, GaussianTweezer, magnetic_from_electric, tweezer_jets
-from .conventions import C0, EPS0, Z0
-from .green import LEVI_CIVITA, green_tensors
-from .jacobian import select_dofs
+from .conventions import EPS0, Z0
+from .green import green_tensors
+from .jacobian import force_coefficients, own_response_rows, select_dofs
+from .observables import dipole_force
 
 __all__ = ["batch_forces_and_jacobian"]
 
@@ -109,8 +110,7 @@ def batch_forces_and_jacobian(scenes, dofs=None):
     k, n_m = s0.k, s0.n_medium
     eps = EPS0 * n_m**2
     Z = Z0 / n_m
-    c0 = eps / (2 * k**3)
-    kappa = k**4 / (12 * np.pi * eps * (C0 / n_m)) * eps / (k**6 * Z)
+    c0, _ = force_coefficients(k, n_m)
     ae, am = s0.polarizabilities()
     chi = np.zeros((N, 6, 6), complex)
     chi[:, :3, :3] = k**3 * ae / eps
@@ -141,15 +141,13 @@ def batch_forces_and_jacobian(scenes, dofs=None):
     Gamma = np.einsum("Zilapq,Zlq->Zilap", dW, v)  # d_a W_il v_l
     grad_u = du_inc + Gamma.sum(axis=2)  # (B, N, 3, 6)
     vc = v.conj()
-    F = c0 * np.einsum("Znp,Znap->Zna", vc, grad_u).real
-    F -= kappa * np.cross(v[..., :3], v[..., 3:].conj()).real
+    F = dipole_force((v[..., :3] * eps / k**3).reshape(-1, 3), (v[..., 3:] / (k**3 * Z)).reshape(-1, 3),
+                     grad_u[..., :3].reshape(-1, 3, 3), (grad_u[..., 3:] / Z).reshape(-1, 3, 3), k, n_m).reshape(B, N, 3)
 
     # Jacobian (same terms as cdsolve.jacobian, batched)
     vLv = np.einsum("Zip,Zijabpq,Zjq->Zijab", vc, d2W, v)
     rho = np.einsum("Zip,Zilapq->Ziaql", vc, dW).transpose(0, 1, 2, 4, 3)  # (B, i, a, l, 6)
-    own = grad_u.conj().copy()  # (B, N, a, 6)
-    own[..., :3] -= (kappa / c0) * np.einsum("abc,Znc->Znab", LEVI_CIVITA, v[..., 3:].conj())
-    own[..., 3:] -= (kappa / c0) * np.einsum("abc,Znb->Znac", LEVI_CIVITA, v[..., :3].conj())
+    own = own_response_rows(grad_u, v, k, n_m)  # (B, N, a, 6)
     idx = np.arange(N)
     rho[:, idx, :, idx, :] += own.transpose(1, 0, 2, 3)
     rows = np.einsum("Zialp,lpq->Zialq", rho, chi).reshape(B, 3 * N, 6 * N)[:, sel]  # acts on du

@@ -31,7 +31,7 @@ from .conventions import C0, EPS0, Z0
 from .green import LEVI_CIVITA, green_tensors
 from .solver import factorize, lu_apply
 
-__all__ = ["force_jacobian", "select_dofs"]
+__all__ = ["force_jacobian", "select_dofs", "force_coefficients", "own_response_rows"]
 
 _AXES = {"x": 0, "y": 1, "z": 2}
 
@@ -64,6 +64,38 @@ def select_dofs(n_particles: int, dofs=None) -> np.ndarray:
     if idx.size == 0 or idx.min() < 0 or idx.max() >= 3 * n_particles or len(set(idx.tolist())) != idx.size:
         raise ValueError(f"dofs must be distinct indices in [0, {3 * n_particles}), got {dofs!r}")
     return idx
+
+
+def force_coefficients(k: float, n_medium: float) -> tuple[float, float]:
+    """``(c0, kappa)`` of the force in normalized variables (module docstring).
+
+    With ``u = (E, Z H)`` and ``v = (k^3 p / eps, k^3 Z m)``:
+    ``F = c0 Re[v^H d u] - kappa Re[v_e x v_h^*]``, i.e. the electric + magnetic terms and the e-m
+    interference term ``-k^4/(12 pi eps c_m) Re[p x m^*]`` of :func:`cdsolve.observables.dipole_force`.
+    """
+    eps = EPS0 * n_medium**2
+    Z = Z0 / n_medium
+    c_m = C0 / n_medium
+    return eps / (2 * k**3), k**4 / (12 * np.pi * eps * c_m) * eps / (k**6 * Z)
+
+
+def own_response_rows(grad_u: np.ndarray, v: np.ndarray, k: float, n_medium: float) -> np.ndarray:
+    """Rows acting on a particle's own ``dv`` in ``dF/c0``: ``conj(grad u)`` plus the linearized e-m term.
+
+    Parameters
+    ----------
+    grad_u : (..., 3a, 6) complex   ``d_a u`` of the local field at the particle
+    v : (..., 6) complex            normalized dipoles of the particle
+
+    Returns
+    -------
+    (..., 3a, 6) complex: ``-kappa Re[dv_e x v_h^* + v_e^* x dv_h]_a / c0`` added to ``Re[conj(d_a u) . dv]``.
+    """
+    c0, kappa = force_coefficients(k, n_medium)
+    own = grad_u.conj().copy()
+    own[..., :3] -= (kappa / c0) * np.einsum("abc,...c->...ab", LEVI_CIVITA, v[..., 3:].conj())
+    own[..., 3:] -= (kappa / c0) * np.einsum("abc,...b->...ac", LEVI_CIVITA, v[..., :3].conj())
+    return own
 
 
 def _pair_tensors(positions: np.ndarray, rows: slice, k: float, cross: bool = True) -> dict:
@@ -127,9 +159,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     k, n_m = scene.k, scene.n_medium
     eps = EPS0 * n_m**2
     Z = Z0 / n_m
-    c_m = C0 / n_m
-    c0 = eps / (2 * k**3)
-    kappa = k**4 / (12 * np.pi * eps * c_m) * eps / (k**6 * Z)  # -kappa Re[v_e x v_h^*] is the e-m term
+    c0, _ = force_coefficients(k, n_m)
     op = sol._operator
     pos = scene.positions
     electric_only = not op.has_magnetic
@@ -187,10 +217,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     hess_sum = vLv.sum(axis=1)
 
     # own-block row of rho' (acts on dv_i): conj(grad u_i) and the linearized e-m interference term
-    own = grad_u.conj()  # (N, a, 6)
-    own_int_e = np.einsum("abc,nc->nab", LEVI_CIVITA, vh.conj())
-    own_int_h = np.einsum("abc,nb->nac", LEVI_CIVITA, ve.conj())
-    own = own - (kappa / c0) * np.concatenate([own_int_e, own_int_h], axis=2)
+    own = own_response_rows(grad_u, v, k, n_m)  # (N, a, 6)
 
     def rows_times_chi(R):  # (n_sel, N, 6) row vectors acting on dv -> acting on du (6N field-major)
         re = np.einsum("snj,nji->sni", R[:, :, :3], op.chi_e).reshape(n_sel, 3 * N)
