@@ -100,7 +100,7 @@ def _linear_part(scene, sol, summary: dict, out: Path, files: list, echo):
     """Stiffness, modes and non-reciprocity factors of the scene (when small enough), into summary/files."""
     from .jacobian import force_jacobian
     from .linearize import LinearModel
-    from .nonreciprocity import nonreciprocity_factors
+    from .nonreciprocity import all_pair_nonreciprocity_factors
 
     N = scene.n_particles
     if N > MAX_LINEARIZE:
@@ -130,17 +130,15 @@ def _linear_part(scene, sol, summary: dict, out: Path, files: list, echo):
         summary["mode_frequencies_rad_per_s"] = {"real": w.real.tolist(), "imag": w.imag.tolist()}
         summary["stable"] = lin.is_stable()
         summary["units"]["mode_frequencies_rad_per_s"] = "rad/s, exp(-i omega t): Im > 0 grows"
-    pairs = [(i, j) for i in range(N) for j in range(i + 1, N)]
-    if len(pairs) <= MAX_NRF_PAIRS:
-        nrf = {}
-        for i, j in pairs:
-            r = nonreciprocity_factors(sol, pair=(i, j))
-            nrf[f"{i}-{j}"] = {"zeroth_xyz": r.zeroth.tolist(), "first_P_v_w": r.first.tolist()}
-        summary["nonreciprocity_factors"] = nrf
+    n_pairs = N * (N - 1) // 2
+    if n_pairs <= MAX_NRF_PAIRS:
+        summary["nonreciprocity_factors"] = {
+            f"{i}-{j}": {"zeroth_xyz": r.zeroth.tolist(), "first_P_v_w": r.first.tolist()}
+            for (i, j), r in all_pair_nonreciprocity_factors(sol, jacobian=J).items()}
         summary["units"]["nonreciprocity_factors"] = ("dimensionless; zeroth[axis]; first[P in (i, j)][force axis v]"
                                                       "[coordinate w] (Jazayeri et al. eq. 1-2)")
     else:
-        summary["nonreciprocity_factors"] = f"skipped: {len(pairs)} pairs > {MAX_NRF_PAIRS}"
+        summary["nonreciprocity_factors"] = f"skipped: {n_pairs} pairs > {MAX_NRF_PAIRS}"
     return lin
 
 

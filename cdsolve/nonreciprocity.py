@@ -25,7 +25,7 @@ import numpy as np
 from .jacobian import force_jacobian
 from .solver import solve
 
-__all__ = ["nonreciprocity_factors", "NonreciprocityFactors", "nrf_ratio"]
+__all__ = ["nonreciprocity_factors", "all_pair_nonreciprocity_factors", "NonreciprocityFactors", "nrf_ratio"]
 
 
 def nrf_ratio(plus: np.ndarray, minus: np.ndarray, atol: float = 0.0) -> np.ndarray:
@@ -97,16 +97,44 @@ def nonreciprocity_factors(scene_or_solution, pair=(0, 1), *, orders: int | None
     if A == B or not (0 <= A < N and 0 <= B < N):
         raise ValueError(f"pair must be two different particle indices in [0, {N}), got {pair!r}")
     dofs = [3 * A, 3 * A + 1, 3 * A + 2, 3 * B, 3 * B + 1, 3 * B + 2]
-    F = sol.forces()
-    F_iso = sol.isolated_forces()
-    f = np.stack([F[A] - F_iso[A], F[B] - F_iso[B]])
+    F_int = sol.forces() - sol.isolated_forces()
     J = force_jacobian(sol, dofs=dofs).reshape(2, 3, 2, 3)  # [Q, v, P, w]
-    # isolated forces depend only on the particle's own position: subtract single-particle Jacobians
-    for q, idx in enumerate((A, B)):
-        J_iso = force_jacobian(solve(scene.subset([idx]), method="direct"))
-        J[q, :, q, :] -= J_iso
+    return _factors(F_int, J, (A, B), [_isolated_jacobian(scene, i) for i in (A, B)], atol)
+
+
+def all_pair_nonreciprocity_factors(sol, *, jacobian=None, atol: float = 0.0) -> dict:
+    """NRFs of every pair of a solved scene, ``{(i, j): NonreciprocityFactors}`` for i < j.
+
+    One full Jacobian (``jacobian``: the (3N, 3N) ``dF/dr`` of ``sol`` if already computed) and one
+    single-particle Jacobian per particle serve all N(N-1)/2 pairs.
+    """
+    scene = sol.scene
+    N = scene.n_particles
+    F_int = sol.forces() - sol.isolated_forces()
+    J = (force_jacobian(sol) if jacobian is None else np.asarray(jacobian)).reshape(N, 3, N, 3)
+    J_iso = [_isolated_jacobian(scene, i) for i in range(N)]
+    out = {}
+    for A in range(N):
+        for B in range(A + 1, N):
+            idx = [A, B]
+            block = J[np.ix_(idx, range(3), idx, range(3))]
+            out[(A, B)] = _factors(F_int, block, (A, B), [J_iso[A], J_iso[B]], atol)
+    return out
+
+
+def _isolated_jacobian(scene, idx: int) -> np.ndarray:
+    """dF_iso/dr of particle ``idx`` alone in the same beams (3, 3) [N/m]."""
+    return force_jacobian(solve(scene.subset([idx]), method="direct"))
+
+
+def _factors(F_int, J, pair, J_iso, atol) -> NonreciprocityFactors:
+    """Factors from interaction forces (N, 3), the pair's force Jacobian (2, 3, 2, 3) [Q, v, P, w] and the
+    two isolated Jacobians (isolated forces depend only on the particle's own position)."""
+    A, B = pair
+    f = np.stack([F_int[A], F_int[B]])
+    J = np.array(J, dtype=float)
+    for q in range(2):
+        J[q, :, q, :] -= J_iso[q]
     zeroth = nrf_ratio(f[0] + f[1], f[0] - f[1], atol)
-    plus = J[0] + J[1]  # (v, P, w)
-    minus = J[0] - J[1]
-    first = nrf_ratio(plus, minus, atol).transpose(1, 0, 2)  # [P, v, w]
+    first = nrf_ratio(J[0] + J[1], J[0] - J[1], atol).transpose(1, 0, 2)  # [P, v, w]
     return NonreciprocityFactors(zeroth=zeroth, first=first, f=f, df=J, pair=(A, B))

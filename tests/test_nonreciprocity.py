@@ -84,3 +84,18 @@ def test_bad_pair():
         nonreciprocity_factors(sc, pair=(0, 0))
     with pytest.raises(ValueError, match="pair"):
         nonreciprocity_factors(sc, pair=(0, 2))
+
+
+def test_all_pairs_equal_single_pair_calls():
+    """Two paths, one answer: the shared-Jacobian all-pairs routine vs per-pair calls (round-off)."""
+    from cdsolve.nonreciprocity import all_pair_nonreciprocity_factors
+
+    pos = np.array([[0, 0, 0], [700e-9, 80e-9, -50e-9], [300e-9, 600e-9, 0], [-500e-9, 200e-9, 300e-9]])
+    sol = cd.solve(cd.Scene(positions=pos, particles=cd.Sphere(radius=45e-9, index=5.1 + 0.2j), illumination=BEAM))
+    every = all_pair_nonreciprocity_factors(sol)
+    assert len(every) == 6
+    for (i, j), r in every.items():
+        single = nonreciprocity_factors(sol, pair=(i, j))
+        assert_allclose(r.zeroth, single.zeroth, rtol=1e-12, atol=1e-15)
+        assert_allclose(r.first, single.first, rtol=1e-9, atol=1e-12)
+        assert_allclose(r.df, single.df, rtol=1e-9, atol=1e-12 * np.abs(single.df).max())
