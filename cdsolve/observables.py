@@ -24,7 +24,7 @@ import numpy as np
 
 from .conventions import C0, EPS0, MU0
 from .dipole_fields import dipole_fields
-from .green import _evaluate, _radial_coefficients
+from .green import _evaluate, _radial_coefficients, pair_geometry
 from .scene import Scene
 
 __all__ = [
@@ -121,19 +121,14 @@ def _radiated_power(positions, p, m, k, n_medium) -> float:
     eps = EPS0 * n_medium**2
     c_m = C0 / n_medium
     omega = k * c_m
-    x = positions[:, None, :] - positions[None, :, :]
-    dist = np.sqrt(np.einsum("ijk,ijk->ij", x, x))
-    self_pair = dist == 0
-    dist = np.where(self_pair, 1.0, dist)
-    inv_r = 1.0 / dist
-    phase = np.exp(1j * k * dist)
+    X, inv_r, phase = pair_geometry(positions, positions, k)  # self pairs: phase 0 -> radial functions 0
+    x = np.moveaxis(X, 0, -1)  # (N, N, 3)
     co = _radial_coefficients(k)
     A = _evaluate(co["A"], phase, inv_r)
     B = _evaluate(co["B"], phase, inv_r)
     C = _evaluate(co["C"], phase, inv_r)
-    ImA = np.where(self_pair, k / (6 * np.pi), A.imag)
-    ImB = np.where(self_pair, 0.0, B.imag)
-    ReC = np.where(self_pair, 0.0, C.real)
+    ImA = A.imag + np.eye(len(positions)) * k / (6 * np.pi)  # Im G(0) = k/(6 pi) 1; Re Gx(0) = 0
+    ImB, ReC = B.imag, C.real
 
     def quad_G(a, b):  # sum_ij a_i^* Im G_ij b_j
         t1 = np.einsum("ij,ik,jk->", ImA, a.conj(), b)
