@@ -88,3 +88,60 @@ def plot_linear_model(lin, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_sweep(ds, path) -> None:
+    """Overview of a sweep Dataset (:func:`cdsolve.sweep.sweep`).
+
+    One sweep dimension: binding forces of every particle (all components that vary) and, when
+    present, the growth rates ``Im omega`` of the modes against the parameter. Two or more: maps of
+    the binding force component on particle 0 that varies most over the first two dimensions (the
+    other dimensions at their first value).
+    """
+    dims = [d for d in ds["interaction_forces"].dims if d not in ("particle", "component")]
+    f = ds["interaction_forces"]
+    units = {d: ds[d].attrs.get("units", "") for d in dims}
+    if len(dims) == 1:
+        d = dims[0]
+        has_modes = "mode_frequency_im" in ds
+        fig, axes = _figure(ncols=2 if has_modes else 1, figsize=(11 if has_modes else 6, 4.2), squeeze=False)
+        ax = axes[0, 0]
+        x = ds[d].values
+        for p in ds["particle"].values:
+            for c in ds["component"].values:
+                y = f.sel(particle=p, component=c).values
+                if np.ptp(y) > 1e-6 * max(np.abs(f.values).max(), 1e-300):
+                    ax.plot(x, y * 1e15, label=f"particle {p}, {c}")
+        ax.set_xlabel(f"{d} [{units[d]}]")
+        ax.set_ylabel("binding force F - F_iso [fN]")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        if has_modes:
+            ax = axes[0, 1]
+            im = ds["mode_frequency_im"].values
+            for m in range(im.shape[-1]):
+                ax.plot(x, im[:, m] / (2 * np.pi), ".", ms=3)
+            ax.axhline(0, color="k", lw=0.6)
+            ax.set_xlabel(f"{d} [{units[d]}]")
+            ax.set_ylabel("Im omega / 2 pi [Hz] (> 0 grows)")
+            ax.set_title("mode growth / decay rates")
+            ax.grid(alpha=0.3)
+    else:
+        d0, d1 = dims[:2]
+        sub = f.isel({d: 0 for d in dims[2:]}).sel(particle=0)
+        comp = sub["component"].values[int(np.argmax([np.ptp(sub.sel(component=c).values)
+                                                      for c in sub["component"].values]))]
+        z = sub.sel(component=comp).transpose(d1, d0).values * 1e15
+        fig, ax = _figure(figsize=(6.4, 4.8))
+        x0, x1 = ds[d0].values, ds[d1].values
+        mesh = ax.pcolormesh(x0, x1, z, shading="auto", cmap="RdBu_r",
+                             vmin=-np.abs(z).max(), vmax=np.abs(z).max())
+        fig.colorbar(mesh, ax=ax, label=f"binding force on particle 0, {comp} [fN]")
+        ax.set_xlabel(f"{d0} [{units[d0]}]")
+        ax.set_ylabel(f"{d1} [{units[d1]}]")
+    fig.suptitle(ds.attrs.get("title", "cdsolve sweep"))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
