@@ -34,6 +34,10 @@ __all__ = [
     "cross_propagator_gradient",
     "cross_propagator_hessian",
     "green_tensors",
+    "radial_functions",
+    "propagator_gradient_applied",
+    "propagator_gradient_rows",
+    "propagator_hessian_form",
 ]
 
 # Levi-Civita symbol eps[i, l, j]
@@ -256,3 +260,155 @@ def cross_propagator_gradient(r: np.ndarray, k: float) -> np.ndarray:
 def cross_propagator_hessian(r: np.ndarray, k: float) -> np.ndarray:
     """``d2Gx[..., a, b, i, j]``, shape (..., 3, 3, 3, 3) complex [1/m^3]."""
     return green_tensors(r, k, 2)["d2Gx"]
+
+
+# --------------------------------------------------------------------------- contracted derivatives
+# The force Jacobian needs the derivative tensors only contracted with dipole vectors:
+#   d_b (G w)_i,  (u G)_j derivatives  u_i d_a G_ij,  and  u_i d_a d_b G_ij w_j
+# (and the same for Gx). With G = A I + B x x^T and Gx_ij = C eps_ilj x_l these contractions are
+# short sums of outer products of 3-vectors (derived from the tensor formulas of green_tensors,
+# which ``tests/test_green.py`` checks them against), so the rank-3/rank-4 tensors are never formed.
+# Layout: component-first arrays; X (3, t, n) separations, u (3, t, 1) row vectors, w (3, 1, n)
+# column vectors, radial functions (t, n). Outputs are component-first too, e.g. (3a, 3b, t, n).
+
+def radial_functions(k: float, phase: np.ndarray, inv_r: np.ndarray, names) -> dict[str, np.ndarray]:
+    """Radial functions of :func:`green_tensors` by name: ``A B C DA DB DC D2A D2B D2C`` (``D = (1/r) d/dr``)."""
+    co = _radial_coefficients(k)
+    out = {}
+    for name in names:
+        if name not in ("A", "B", "C", "DA", "DB", "DC", "D2A", "D2B", "D2C"):
+            raise ValueError(f"unknown radial function {name!r}")
+        c = co[name[-1]]
+        for _ in range(0 if len(name) == 1 else 1 if len(name) == 2 else 2):
+            c = _D(c, k)
+        out[name] = _evaluate(c, phase, inv_r)
+    return out
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component-first cross product of (3, ...) arrays."""
+    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+
+
+def propagator_gradient_applied(X, R, w_e, w_h=None):
+    """``d_b (W w)`` for the 6-vector propagator ``W = [[G, -Gx], [Gx, G]]``: (3b, 6, t, n) complex.
+
+    ``w_e``, ``w_h`` (3, 1, n): electric and magnetic parts of the source vectors (``w_h=None``:
+    electric only, no Gx needed). Uses ``d_b (G w)_i = x_b (DA w_i + DB (x.w) x_i) + B (x_i w_b +
+    delta_bi x.w)`` and ``d_b (Gx w)_i = DC x_b (x cross w)_i + C (e_b cross w)_i``.
+    """
+    shape = np.broadcast_shapes(X.shape[1:], w_e.shape[1:])
+    out = np.zeros((3, 6) + shape, complex)
+
+    def add_g(w, o, sign=1.0):  # out[:, o:o+3] += sign * d_b (G w)_i
+        xw = _dot(X, w)
+        s = R["DA"] * w + (R["DB"] * xw) * X  # (3i, ...)
+        Bxw = R["B"] * xw
+        for b in range(3):
+            for i in range(3):
+                v = X[b] * s[i] + R["B"] * (X[i] * w[b])
+                if b == i:
+                    v = v + Bxw
+                out[b, o + i] += v if sign > 0 else -v
+
+    def add_gx(w, o, sign):  # out[:, o:o+3] += sign * d_b (Gx w)_i
+        t = R["DC"] * _cross(X, w)
+        Cw = R["C"] * w
+        ecw = ((None, -Cw[2], Cw[1]), (Cw[2], None, -Cw[0]), (-Cw[1], Cw[0], None))  # (e_b x w)_i
+        for b in range(3):
+            for i in range(3):
+                v = X[b] * t[i]
+                if ecw[b][i] is not None:
+                    v = v + ecw[b][i]
+                out[b, o + i] += v if sign > 0 else -v
+
+    add_g(w_e, 0)
+    if w_h is not None:
+        add_gx(w_h, 0, -1.0)
+        add_gx(w_e, 3, 1.0)
+        add_g(w_h, 3)
+    return out
+
+
+def propagator_gradient_rows(X, R, u_e, u_h=None):
+    """``u^T d_a W`` (row vectors) for ``W = [[G, -Gx], [Gx, G]]``: (3a, 6, t, n) complex.
+
+    ``u_e``, ``u_h`` (3, t, 1): electric and magnetic parts of the row vectors (``u_h=None``:
+    electric only). ``u_i d_a G_ij = x_a (DA u_j + DB (u.x) x_j) + B (u_a x_j + delta_aj u.x)``,
+    ``u_i d_a Gx_ij = DC x_a (u cross x)_j + C (u cross e_a)_j``.
+    """
+    shape = np.broadcast_shapes(X.shape[1:], u_e.shape[1:])
+    out = np.zeros((3, 6) + shape, complex)
+
+    def add_g(u, o):
+        ux = _dot(u, X)
+        s = R["DA"] * u + (R["DB"] * ux) * X
+        Bux = R["B"] * ux
+        for a in range(3):
+            for j in range(3):
+                v = X[a] * s[j] + R["B"] * (u[a] * X[j])
+                if a == j:
+                    v = v + Bux
+                out[a, o + j] += v
+
+    def add_gx(u, o, sign):
+        t = R["DC"] * _cross(u, X)
+        Cu = R["C"] * u
+        uce = ((None, Cu[2], -Cu[1]), (-Cu[2], None, Cu[0]), (Cu[1], -Cu[0], None))  # (u x e_a)_j
+        for a in range(3):
+            for j in range(3):
+                v = X[a] * t[j]
+                if uce[a][j] is not None:
+                    v = v + uce[a][j]
+                out[a, o + j] += v if sign > 0 else -v
+
+    add_g(u_e, 0)
+    if u_h is not None:
+        add_gx(u_h, 0, 1.0)  # r_e = u_e dG + u_h dGx
+        add_gx(u_e, 3, -1.0)  # r_h = -u_e dGx + u_h dG
+        add_g(u_h, 3)
+    return out
+
+
+def propagator_hessian_form(X, R, u_e, w_e, u_h=None, w_h=None):
+    """``u^T d_a d_b W w`` for ``W = [[G, -Gx], [Gx, G]]``: (3a, 3b, t, n) complex, symmetric in (a, b).
+
+    ``u`` (3, t, 1) rows, ``w`` (3, 1, n) columns; ``u_h = w_h = None``: electric only. Every term
+    has the form ``x_a x_b s + x_a V_b + V_a x_b + M_ab + delta_ab d``: from
+    ``u d_a d_b G w = D2B x_a x_b (u.x)(x.w) + D2A x_a x_b u.w + DA delta_ab u.w + B (u_a w_b + u_b w_a)
+    + DB [delta_ab (u.x)(x.w) + x_a (u_b x.w + w_b u.x) + (u_a x.w + w_a u.x) x_b]`` and
+    ``u d_a d_b Gx w = (delta_ab DC + x_a x_b D2C) u.(x cross w) + DC (x_a (w cross u)_b + x_b (w cross u)_a)``.
+    """
+    g_pairs = [(u_e, w_e)] + ([(u_h, w_h)] if u_h is not None else [])
+    gx_pairs = [(-1.0, u_e, w_h), (1.0, u_h, w_e)] if u_h is not None else []
+    s = 0.0
+    V = 0.0
+    d = 0.0
+    for u, w in g_pairs:
+        ux, xw, uw = _dot(u, X), _dot(X, w), _dot(u, w)
+        uxxw = ux * xw
+        s = s + R["D2B"] * uxxw + R["D2A"] * uw
+        V = V + R["DB"] * (xw * u + ux * w)
+        d = d + R["DA"] * uw + R["DB"] * uxxw
+    for sign, u, w in gx_pairs:
+        t = sign * _dot(u, _cross(X, w))
+        s = s + R["D2C"] * t
+        V = V + (sign * R["DC"]) * _cross(w, u)
+        d = d + R["DC"] * t
+    shape = np.broadcast_shapes(X.shape[1:], u_e.shape[1:], w_e.shape[1:])
+    out = np.empty((3, 3) + shape, complex)
+    for a in range(3):
+        for b in range(a, 3):
+            v = X[a] * (X[b] * s + V[b]) + V[a] * X[b]
+            m = sum(u[a] * w[b] + u[b] * w[a] for u, w in g_pairs)
+            v = v + R["B"] * m
+            if a == b:
+                v = v + d
+            out[a, b] = v
+            if a != b:
+                out[b, a] = v
+    return out

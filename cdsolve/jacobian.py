@@ -28,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from .conventions import C0, EPS0, Z0
-from .green import LEVI_CIVITA, green_tensors
+from .green import (LEVI_CIVITA, pair_geometry, propagator_gradient_applied, propagator_gradient_rows,
+                    propagator_hessian_form, radial_functions)
 from .solver import factorize, lu_apply
 
 __all__ = ["force_jacobian", "select_dofs", "force_coefficients", "own_response_rows"]
@@ -98,29 +99,31 @@ def own_response_rows(grad_u: np.ndarray, v: np.ndarray, k: float, n_medium: flo
     return own
 
 
-def _pair_tensors(positions: np.ndarray, rows: slice, k: float, cross: bool = True) -> dict:
-    """Normalized (divided by k) G (and Gx) derivatives for targets ``rows`` and all sources; zero on self pairs."""
-    t_idx = np.arange(rows.start, rows.stop)
-    x = positions[t_idx, None, :] - positions[None, :, :]
-    self_pair = t_idx[:, None] == np.arange(len(positions))[None, :]
-    x[self_pair] = (1.0, 0.0, 0.0)  # dummy, zeroed below
-    o = green_tensors(x, k, order=2, cross=cross)
-    out = {"dGx": None, "d2Gx": None}
-    for key in ("dG", "d2G", "dGx", "d2Gx") if cross else ("dG", "d2G"):
-        arr = o[key] / k
-        arr[self_pair] = 0.0
-        out[key] = arr
-    return out
+_RADIAL = ("B", "C", "DA", "DB", "DC", "D2A", "D2B", "D2C")
 
 
-def _gamma(dg, dgx, ve, vh):
-    """``d_b W_il v_l`` for a chunk: (t, N, 3b, 6); ``dgx=None``: electric-only (magnetic part not needed)."""
-    if dgx is None:
-        g_e = np.einsum("tnbij,nj->tnbi", dg, ve)
-        return np.concatenate([g_e, np.zeros_like(g_e)], axis=3)
-    g_e = np.einsum("tnbij,nj->tnbi", dg, ve) - np.einsum("tnbij,nj->tnbi", dgx, vh)
-    g_h = np.einsum("tnbij,nj->tnbi", dgx, ve) + np.einsum("tnbij,nj->tnbi", dg, vh)
-    return np.concatenate([g_e, g_h], axis=3)
+def _pair_terms(positions, rows: slice, k: float, vc, src_orders, v_src, cross: bool):
+    """Pair contractions for targets ``rows`` (all sources; zero on self pairs), normalized by 1/k.
+
+    Returns ``Gamma`` (n_src, t, N, 3b, 6) = d_b W_tn v^(o)_n, ``vLv`` (t, N, 3a, 3b) =
+    conj(v_t)^T d_a d_b W_tn v_src_n and ``rho`` (t, 3a, N, 6) = conj(v_t)^T d_a W_tn, with
+    ``W = [[G, -Gx], [Gx, G]]``; ``cross=False`` (electric only) skips every Gx and magnetic term.
+    """
+    X, inv_r, phase = pair_geometry(positions[rows], positions, k)  # phase 0 on self pairs: all terms 0
+    R = radial_functions(k, phase, inv_r, _RADIAL if cross else _RADIAL[:1] + _RADIAL[2:4] + _RADIAL[5:7])
+    inv_k = 1.0 / k
+
+    def col(a):  # (n, 3) -> (3, 1, n)
+        return a.T[:, None, :]
+
+    gammas = [propagator_gradient_applied(X, R, col(vs[:, :3]), col(vs[:, 3:]) if cross else None)
+              .transpose(2, 3, 0, 1) * inv_k for vs in src_orders]
+    u_e, s_e = vc[rows, :3].T[:, :, None], col(v_src[:, :3])
+    u_h, s_h = (vc[rows, 3:].T[:, :, None], col(v_src[:, 3:])) if cross else (None, None)
+    # electric only: v_h = 0 and rows acting on dv_h are multiplied by chi_m = 0
+    vLv = propagator_hessian_form(X, R, u_e, s_e, u_h, s_h)
+    rho = propagator_gradient_rows(X, R, u_e, u_h)  # (3a, 6, t, n)
+    return gammas, vLv.transpose(2, 3, 0, 1) * inv_k, rho.transpose(2, 0, 3, 1) * inv_k
 
 
 def _field_major(blocks: np.ndarray) -> np.ndarray:
@@ -192,26 +195,13 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     vLv = np.zeros((N, N, 3, 3), complex)  # v_i^H d_a d_b W_ij v_src_j
     rho = np.zeros((N, 3, N, 6), complex)  # v_i^H d_a W_il
     rows_per = max(1, chunk_pairs // max(N, 1))
-    vc_e, vc_h = ve.conj(), vh.conj()
     if orders != 0:
         for r0 in range(0, N, rows_per):
             rows = slice(r0, min(N, r0 + rows_per))
-            T = _pair_tensors(pos, rows, k, cross=not electric_only)
-            dg, dgx, d2g, d2gx = T["dG"], T["dGx"], T["d2G"], T["d2Gx"]
-            for o, vs in enumerate(src_orders):
-                Gamma[o, rows] = _gamma(dg, dgx, vs[:, :3], vs[:, 3:])
-            se, sh = v_src[:, :3], v_src[:, 3:]
-            vi_e, vi_h = vc_e[rows], vc_h[rows]
-            if electric_only:  # v_h = 0 and rows acting on dv_h are multiplied by chi_m = 0
-                vLv[rows] = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, se)
-                rho[rows, :, :, :3] = np.einsum("ti,tnaij->tanj", vi_e, dg)
-                continue
-            L_e = np.einsum("ti,tnabij,nj->tnab", vi_e, d2g, se) - np.einsum("ti,tnabij,nj->tnab", vi_e, d2gx, sh)
-            L_h = np.einsum("ti,tnabij,nj->tnab", vi_h, d2gx, se) + np.einsum("ti,tnabij,nj->tnab", vi_h, d2g, sh)
-            vLv[rows] = L_e + L_h
-            r_e = np.einsum("ti,tnaij->tanj", vi_e, dg) + np.einsum("ti,tnaij->tanj", vi_h, dgx)
-            r_h = -np.einsum("ti,tnaij->tanj", vi_e, dgx) + np.einsum("ti,tnaij->tanj", vi_h, dg)
-            rho[rows] = np.concatenate([r_e, r_h], axis=3)
+            gammas, vLv[rows], rho[rows] = _pair_terms(pos, rows, k, v.conj(), src_orders, v_src,
+                                                       cross=not electric_only)
+            for o, g in enumerate(gammas):
+                Gamma[o, rows] = g
     # gradient of the local field entering the force (sources v_src)
     grad_u = du_inc + Gamma[-1].sum(axis=1) if n_src else du_inc.copy()
     hess_sum = vLv.sum(axis=1)

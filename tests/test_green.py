@@ -99,3 +99,33 @@ def test_dipole_field_kernel_matches_tensor_contraction(rng):
     dH_ref = c_m * k2 * np.einsum("tnaij,nj->tai", o["dGx"], p * 1e-30) + k2 * np.einsum("tnaij,nj->tai", o["dG"], m * 1e-30)
     for got, ref in ((E, E_ref), (H, H_ref), (dE, dE_ref), (dH, dH_ref)):
         assert_allclose(got, ref, rtol=1e-12, atol=1e-13 * np.abs(ref).max())
+
+
+def test_contracted_propagator_derivatives_equal_full_tensor_contractions(rng):
+    """Oracle: the full derivative tensors of green_tensors (themselves checked against finite
+    differences above) contracted with random dipole vectors; identity up to round-off (1e-13)."""
+    from cdsolve.green import (pair_geometry, propagator_gradient_applied, propagator_gradient_rows,
+                               propagator_hessian_form, radial_functions)
+
+    k = 2 * np.pi / 1e-6
+    tgt, src = rng.normal(size=(4, 3)) * 1e-6, rng.normal(size=(5, 3)) * 1e-6
+    v_t = rng.normal(size=(4, 6)) + 1j * rng.normal(size=(4, 6))
+    v_s = rng.normal(size=(5, 6)) + 1j * rng.normal(size=(5, 6))
+    o = green_tensors(tgt[:, None] - src[None], k, order=2)
+    W1 = np.block([[o["dG"], -o["dGx"]], [o["dGx"], o["dG"]]])  # (t, n, 3, 6, 6)
+    W2 = np.block([[o["d2G"], -o["d2Gx"]], [o["d2Gx"], o["d2G"]]])
+    X, inv_r, phase = pair_geometry(tgt, src, k)
+    R = radial_functions(k, phase, inv_r, ("B", "C", "DA", "DB", "DC", "D2A", "D2B", "D2C"))
+    u_e, u_h = v_t[:, :3].T[:, :, None], v_t[:, 3:].T[:, :, None]
+    w_e, w_h = v_s[:, :3].T[:, None, :], v_s[:, 3:].T[:, None, :]
+
+    def check(got, ref):
+        assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+    check(propagator_gradient_applied(X, R, w_e, w_h), np.einsum("tnbij,nj->bitn", W1, v_s))
+    check(propagator_gradient_rows(X, R, u_e, u_h), np.einsum("ti,tnaij->ajtn", v_t, W1))
+    check(propagator_hessian_form(X, R, u_e, w_e, u_h, w_h), np.einsum("ti,tnabij,nj->abtn", v_t, W2, v_s))
+    # electric only: the G blocks alone
+    check(propagator_gradient_applied(X, R, w_e)[:, :3], np.einsum("tnbij,nj->bitn", o["dG"], v_s[:, :3]))
+    check(propagator_hessian_form(X, R, u_e, w_e),
+          np.einsum("ti,tnabij,nj->abtn", v_t[:, :3], o["d2G"], v_s[:, :3]))
