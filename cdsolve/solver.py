@@ -434,8 +434,9 @@ class Factorization:
 def factorize(op: CouplingOperator) -> Factorization:
     """Dense LU of the (reduced when possible) system with a LAPACK condition estimate."""
     A = op.dense() if op.has_magnetic else op.dense_electric()
-    lu = sla.lu_factor(A, check_finite=False)
-    return Factorization(lu, not op.has_magnetic, _rcond(lu, np.linalg.norm(A, 1)))
+    anorm = np.linalg.norm(A, 1)
+    lu = sla.lu_factor(A, overwrite_a=True, check_finite=False)  # A is ours: factor in place
+    return Factorization(lu, not op.has_magnetic, _rcond(lu, anorm))
 
 
 def lu_apply(op: CouplingOperator, fac: Factorization, rhs: np.ndarray, need_h: bool = True) -> np.ndarray:
