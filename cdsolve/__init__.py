@@ -24,7 +24,11 @@ from .solver import Solution, interaction_matrix, solve  # noqa: E402
 from .jacobian import force_jacobian  # noqa: E402
 from .linearize import LinearModel, equilibrium, linearize  # noqa: E402
 from .nonreciprocity import nonreciprocity_factors  # noqa: E402
-from . import batch, chains, geometry, models, modes, phases  # noqa: E402,F401
+from .focusing import FocusedBeam  # noqa: E402
+from .coherence import IncoherentBeams, IncoherentSolution, solve_incoherent  # noqa: E402
+from .decomposition import decompose_forces, pairwise_forces  # noqa: E402
+from .validity import DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
+from . import batch, chains, coherence, decomposition, focusing, geometry, models, modes, phases, validity  # noqa: E402,F401
 
 __all__ = [
     "Medium",
@@ -35,6 +39,7 @@ __all__ = [
     "PlaneWave",
     "GaussianTweezer",
     "BeamSum",
+    "FocusedBeam",
     "Scene",
     "solve",
     "Solution",
@@ -44,4 +49,12 @@ __all__ = [
     "LinearModel",
     "equilibrium",
     "nonreciprocity_factors",
+    "IncoherentBeams",
+    "IncoherentSolution",
+    "solve_incoherent",
+    "decompose_forces",
+    "pairwise_forces",
+    "DipoleValidityWarning",
+    "dipole_validity",
+    "check_dipole_validity",
 ]

@@ -579,6 +579,11 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
             out.append(np.einsum("mabr,rc->mabc", t, rot))
         return out
 
+    @classmethod
+    def group_jets(cls, tweezers, rel_points, n_medium, order):
+        """E jets of same-shape tweezers at focus-relative points, one evaluation (see :func:`tweezer_jets`)."""
+        return tweezer_jets(tweezers, rel_points, n_medium, order)
+
     @property
     def shape_key(self) -> tuple:
         """Tweezers with equal keys differ only by focus, power and phase (one template serves them all)."""
@@ -654,8 +659,8 @@ class BeamSum(Beam):
         groups: dict = {}
         singles = []
         for b in self.beams:
-            if isinstance(b, GaussianTweezer):
-                groups.setdefault(b.shape_key, []).append(b)
+            if hasattr(type(b), "group_jets"):  # GaussianTweezer, focusing.FocusedBeam
+                groups.setdefault((type(b), b.shape_key), []).append(b)
             else:
                 singles.append(b)
         for members in groups.values():
@@ -664,7 +669,7 @@ class BeamSum(Beam):
                 continue
             focus = np.array([b.focus for b in members])  # (T, 3)
             rel = points[None, :, :] - focus[:, None, :]  # (T, M, 3)
-            jets = [j.sum(axis=0) for j in tweezer_jets(members, rel, n_medium, order)]
+            jets = [j.sum(axis=0) for j in type(members[0]).group_jets(members, rel, n_medium, order)]
             total = jets if total is None else [t + j for t, j in zip(total, jets)]
         for b in singles:
             jets = b._e_jets(points, n_medium, order)

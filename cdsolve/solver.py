@@ -319,6 +319,7 @@ def solve(
     orders: int | None = None,
     rtol: float = 1e-10,
     maxiter: int = 500,
+    check_validity: bool = True,
 ) -> Solution:
     """Solve the coupled electric + magnetic dipole equations of ``scene``.
 
@@ -334,10 +335,16 @@ def solve(
         Relative residual target of the iterative solver.
     maxiter : int
         GMRES iteration cap (restart 60) before falling back to the direct solve.
+    check_validity : bool
+        Warn (:class:`cdsolve.validity.DipoleValidityWarning`, with the estimated error) when a
+        particle's size or a gap leaves the range where the dipole model is accurate.
 
     Returns
     -------
     Solution
+        Or, when the illumination is :class:`cdsolve.coherence.IncoherentBeams`, an
+        :class:`cdsolve.coherence.IncoherentSolution` (one solution per coherent group,
+        quadratic observables summed over groups).
 
     Examples
     --------
@@ -353,6 +360,13 @@ def solve(
     if orders is not None and (not isinstance(orders, (int, np.integer)) or orders < 0):
         raise ValueError(f"orders must be a non-negative integer, got {orders!r}")
     from . import __version__
+    from .coherence import IncoherentBeams, solve_incoherent
+    from .validity import check_dipole_validity
+
+    if check_validity:
+        check_dipole_validity(scene, stacklevel=2)  # the warning points at the caller's solve() line
+    if isinstance(scene.illumination, IncoherentBeams):
+        return solve_incoherent(scene, method=method, orders=orders, rtol=rtol, maxiter=maxiter, check_validity=False)
 
     t = {}
     t0 = time.perf_counter()

@@ -128,7 +128,7 @@ def parse_axis(spec: str) -> Axis:
     """``"NAME=SPEC"`` -> :class:`Axis` (see the module docstring for names and specs).
 
     >>> a = parse_axis("phase=0:2pi:5")
-    >>> a.name, a.unit, [round(v, 4) for v in a.values]
+    >>> a.name, a.unit, [round(float(v), 4) for v in a.values]
     ('phase', 'rad', [0.0, 1.5708, 3.1416, 4.7124, 6.2832])
     >>> parse_axis("distance=1um,1.5um").values.tolist()
     [1e-06, 1.5e-06]
