@@ -63,8 +63,10 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
         "isolated_forces_N": F_iso.tolist(),
         "interaction_forces_N": f_int.tolist(),
     }
-    arrays = {"positions": scene.positions, "forces": F, "isolated_forces": F_iso, "interaction_forces": f_int,
-              "p": sol.p, "m": sol.m, "E_local": sol.E_local, "H_local": sol.H_local}
+    arrays = {"positions": scene.positions, "forces": F, "isolated_forces": F_iso, "interaction_forces": f_int}
+    # dipoles and local fields; with incoherent beam groups one (N, 3) array per group: (G, N, 3)
+    for name in ("p", "m", "E_local", "H_local"):
+        arrays[name] = sol.stacked(name) if hasattr(sol, "stacked") else getattr(sol, name)
     units = {"positions": "m", "forces": "N", "isolated_forces": "N", "interaction_forces": "N", "p": "C m",
              "m": "A m^2", "E_local": "V/m", "H_local": "A/m", "stiffness": "N/m"}
     provenance = {"cdsolve_version": __version__, "config": str(cfg_path), "method": sol.method,

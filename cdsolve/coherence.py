@@ -164,6 +164,21 @@ class IncoherentSolution:
     def n_groups(self) -> int:
         return len(self.solutions)
 
+    @property
+    def method(self) -> str:
+        """Solve method of each group, e.g. ``"incoherent[direct, direct]"``."""
+        return f"incoherent[{', '.join(s.method for s in self.solutions)}]"
+
+    @property
+    def info(self) -> dict:
+        """Diagnostics: the largest relative residual of the groups and each group's own ``info``."""
+        res = [s.info.get("residual") for s in self.solutions]
+        return {"residual": None if any(r is None for r in res) else max(res), "groups": [s.info for s in self.solutions]}
+
+    def stacked(self, name: str) -> np.ndarray:
+        """A per-group array attribute (``"p"``, ``"m"``, ``"E_local"``, ``"H_local"``) as (G, N, 3) complex."""
+        return np.stack([getattr(s, name) for s in self.solutions])
+
     def _sum(self, fn):
         out = fn(self.solutions[0])
         for s in self.solutions[1:]:

@@ -23,6 +23,9 @@ Schema (all keys optional unless marked; defaults in ``DEFAULTS``)::
     power = "100 mW"; waist = "0.8 um"       # or na = 0.8
     polarization = [0, 1, 0]; direction = [0, 0, 1]
     phases = [0, "0.5 pi"]                   # per-site phases (or phase = scalar, or phase_gradient)
+    model = "gaussian"                       # paraxial GaussianTweezer, or "focused": Richards-Wolf FocusedBeam
+    filling_factor = 1.0; transmission = 1.0 # focused only (na required); polarization may be "radial"/"azimuthal"
+    coherent = true                          # false: each tweezer its own coherence group (AOD tones)
     [[plane_waves]]                          # any number of extra plane waves
     intensity = "1 mW/um^2"; direction = [0, 0, 1]; polarization = [1, 0, 0]; phase = 0
     [solve]
@@ -61,6 +64,10 @@ DEFAULTS: dict[str, Any] = {
     "tweezers.direction": [0, 0, 1],
     "tweezers.polarization": [1, 0, 0],
     "tweezers.phase": 0.0,
+    "tweezers.model": "gaussian",
+    "tweezers.filling_factor": 1.0,
+    "tweezers.transmission": 1.0,
+    "tweezers.coherent": True,
     "plane_waves.direction": [0, 0, 1],
     "plane_waves.polarization": [1, 0, 0],
     "solve.method": "auto",
@@ -76,7 +83,8 @@ _ALLOWED = {
     "geometry": {"positions", "builder", "origin", "n", "spacing", "axis", "radius", "start_angle", "offset",
                  "offset_axis", "n_cells", "intra", "inter", "nx", "ny", "pitch", "box", "min_distance", "seed",
                  "max_attempts", "path"},
-    "tweezers": {"power", "waist", "na", "polarization", "direction", "phase", "phases", "phase_gradient", "powers"},
+    "tweezers": {"power", "waist", "na", "polarization", "direction", "phase", "phases", "phase_gradient", "powers",
+                 "model", "filling_factor", "transmission", "coherent"},
     "plane_waves": {"intensity", "amplitude", "direction", "polarization", "phase"},
     "solve": {"method", "orders"},
 }
@@ -375,18 +383,49 @@ def _tweezers(cfg: dict, positions: np.ndarray, wavelength: float):
         ph0 = parse_quantity(cfg.get("phase", 0.0), "angle", "tweezers.phase")
         grad = parse_quantity(cfg.get("phase_gradient", 0.0), "angle", "tweezers.phase_gradient")
         phases = [ph0 + grad * i for i in range(n)]
+    model = cfg.get("model", DEFAULTS["tweezers.model"])
+    if model not in ("gaussian", "focused"):
+        raise ValueError(f"tweezers.model: expected 'gaussian' or 'focused', got {model!r}")
+    for key in ("filling_factor", "transmission"):
+        if key in cfg and model != "focused":
+            raise ValueError(f"tweezers.{key}: only for model = 'focused'")
+    coherent = cfg.get("coherent", DEFAULTS["tweezers.coherent"])
+    if not isinstance(coherent, bool):
+        raise ValueError(f"tweezers.coherent: expected true or false, got {coherent!r}")
     waist = parse_quantity(cfg["waist"], "length", "tweezers.waist") if "waist" in cfg else None
     na = parse_quantity(cfg["na"], None, "tweezers.na") if "na" in cfg else None
-    pol = _vec(cfg.get("polarization", DEFAULTS["tweezers.polarization"]), "tweezers.polarization", dtype=complex)
+    raw_pol = cfg.get("polarization", DEFAULTS["tweezers.polarization"])
+    if model == "focused" and raw_pol in ("radial", "azimuthal"):
+        pol = raw_pol
+    else:
+        pol = tuple(_vec(raw_pol, "tweezers.polarization", dtype=complex))
     direction = _vec(cfg.get("direction", DEFAULTS["tweezers.direction"]), "tweezers.direction", kind=None)
     out = []
     for i in range(n):
         try:
-            out.append(GaussianTweezer(wavelength=wavelength, focus=tuple(positions[i]), waist=waist, na=na,
-                                       power=powers[i], polarization=tuple(pol), phase=phases[i],
-                                       direction=tuple(direction)))
+            if model == "gaussian":
+                out.append(GaussianTweezer(wavelength=wavelength, focus=tuple(positions[i]), waist=waist, na=na,
+                                           power=powers[i], polarization=pol, phase=phases[i],
+                                           direction=tuple(direction)))
+            else:
+                from .focusing import FocusedBeam
+
+                if na is None or waist is not None:
+                    raise ValueError("model = 'focused' takes 'na' (not 'waist')")
+                ff = cfg.get("filling_factor", DEFAULTS["tweezers.filling_factor"])
+                out.append(FocusedBeam(
+                    wavelength=wavelength, na=na, power=powers[i],
+                    filling_factor=None if ff == "uniform" else parse_quantity(ff, None, "tweezers.filling_factor"),
+                    polarization=pol, focus=tuple(positions[i]), direction=tuple(direction), phase=phases[i],
+                    transmission=parse_quantity(cfg.get("transmission", DEFAULTS["tweezers.transmission"]), None,
+                                                "tweezers.transmission")))
         except ValueError as e:
-            raise ValueError(f"tweezers: {e}") from None
+            msg = str(e)
+            raise ValueError(msg if msg.startswith("tweezers") else f"tweezers: {msg}") from None
+    if not coherent:
+        from .coherence import IncoherentBeams
+
+        return [IncoherentBeams(groups=tuple(out))]
     return out
 
 
@@ -471,6 +510,13 @@ def scene_from_config(cfg: dict | str | Path):
         orders = solve_cfg.get("orders", DEFAULTS["solve.orders"])
         if not isinstance(orders, int) or isinstance(orders, bool) or orders < -1:
             raise ValueError(f"solve.orders: expected an integer >= -1 (-1 = self-consistent), got {orders!r}")
+        from .coherence import IncoherentBeams
+
+        if any(isinstance(b, IncoherentBeams) for b in beams):
+            if len(beams) > 1:
+                raise ValueError("tweezers.coherent: false cannot be combined with [[plane_waves]] "
+                                 "(give each laser as its own config, or keep the tweezers coherent)")
+            beams = beams[0]
         scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium)
     except ConfigError:
         raise

@@ -154,7 +154,9 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     J : (n, n) float [N/m]
         ``J[p, q] = d F_{dof p} / d r_{dof q}``; the stiffness is ``K = -J``.
     """
-    if not hasattr(sol, "info"):  # IncoherentSolution: the sum of each coherent group's Jacobian
+    from .coherence import IncoherentSolution
+
+    if isinstance(sol, IncoherentSolution):  # the sum of each coherent group's Jacobian
         return sol.force_jacobian(dofs)
     orders = sol.info.get("orders")
     scene = sol.scene

@@ -89,7 +89,21 @@ class Scene:
         if not isinstance(self.medium, Medium):
             raise ValueError(f"Scene.medium must be a cdsolve.Medium, got {self.medium!r}")
         object.__setattr__(self, "illumination", as_illumination(self.illumination))
+        self._check_beams_fit_medium()
         self._check_overlaps()
+
+    def _check_beams_fit_medium(self) -> None:
+        """Focused beams need ``na < n_medium`` (sin theta_max < 1): checked here, at the boundary."""
+        from .focusing import FocusedBeam
+
+        stack, n = [self.illumination], self.medium.index
+        while stack:
+            b = stack.pop()
+            stack.extend(getattr(b, "beams", ()) or ())
+            stack.extend(getattr(b, "groups", ()) or ())
+            if isinstance(b, FocusedBeam) and not b.na < n:
+                raise ValueError(f"Scene.illumination: focused beam na={b.na} must be smaller than the medium index "
+                                 f"{n} (sin theta_max = na / n_medium < 1)")
 
     def _check_overlaps(self) -> None:
         radii = np.array([q.exclusion_radius for q in self.particles])
