@@ -124,7 +124,7 @@ def all_pair_nonreciprocity_factors(sol, *, jacobian=None, atol: float = 0.0) ->
 
 def _isolated_jacobian(scene, idx: int) -> np.ndarray:
     """dF_iso/dr of particle ``idx`` alone in the same beams (3, 3) [N/m]."""
-    return force_jacobian(solve(scene.subset([idx]), method="direct"))
+    return force_jacobian(solve(scene.subset([idx]), method="direct", check_validity=False))  # checked with the scene
 
 
 def _factors(F_int, J, pair, J_iso, atol) -> NonreciprocityFactors:
