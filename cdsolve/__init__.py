@@ -28,7 +28,8 @@ from .focusing import FocusedBeam  # noqa: E402
 from .coherence import IncoherentBeams, IncoherentSolution, solve_incoherent  # noqa: E402
 from .decomposition import decompose_forces, pairwise_forces  # noqa: E402
 from .validity import DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
-from . import batch, chains, coherence, decomposition, focusing, geometry, models, modes, phases, validity  # noqa: E402,F401
+from . import (batch, casimir, chains, coherence, decomposition, focusing, geometry, models, modes,  # noqa: E402,F401
+               phases, potentials, validity)
 
 __all__ = [
     "Medium",

@@ -164,4 +164,8 @@ def batch_forces_and_jacobian(scenes, dofs=None):
     diag_term = c0 * (np.einsum("Znp,Znabp->Znab", vc, d2u_inc) + vLv.sum(axis=2)).real
     same = i_idx[:, None] == j_idx[None, :]
     direct = np.where(same, diag_term[:, i_idx[:, None], a_idx[:, None], b_idx[None, :]], direct)
+    for b, sc in enumerate(scenes):  # Casimir-Polder forces (Scene.casimir), scene by scene
+        if sc.casimir is not None:
+            F[b] += sc.casimir.forces(sc)
+            direct[b] -= sc.casimir.stiffness(sc)[np.ix_(sel, sel)]
     return F, J + direct

@@ -142,7 +142,8 @@ def group_scenes(scene: Scene) -> tuple[Scene, ...]:
     groups = coherent_groups(scene.illumination)
     if len(groups) == 1 and groups[0] is scene.illumination:
         return (scene,)
-    return tuple(scene.with_illumination(g) for g in groups)
+    # Casimir-Polder forces (scene.casimir) do not depend on the light: added once, not per group
+    return tuple(dataclasses.replace(scene, illumination=g, casimir=None) for g in groups)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -185,9 +186,14 @@ class IncoherentSolution:
             out = out + fn(s)
         return out
 
+    def _casimir(self):
+        c = self.scene.casimir
+        return None if c is None or self.n_groups == 1 else c
+
     def forces(self) -> np.ndarray:
-        """Time-averaged optical force, summed over groups, (N, 3) float [N]."""
-        return self._sum(lambda s: s.forces())
+        """Time-averaged optical force, summed over groups, (N, 3) float [N] (+ Casimir-Polder, once)."""
+        F = self._sum(lambda s: s.forces())
+        return F if self._casimir() is None else F + self._casimir().forces(self.scene)
 
     def isolated_forces(self) -> np.ndarray:
         """Force on each particle alone in the same (incoherent) beams, (N, 3) float [N].
@@ -203,7 +209,11 @@ class IncoherentSolution:
     def force_components(self) -> dict:
         """Electric, magnetic, e-m interference parts and total, each summed over groups, (N, 3) [N]."""
         parts = [s.force_components() for s in self.solutions]
-        return {key: sum(p[key] for p in parts) for key in parts[0]}
+        out = {key: sum(p[key] for p in parts) for key in parts[0]}
+        if self._casimir() is not None:
+            out["casimir"] = self._casimir().forces(self.scene)
+            out["total"] = out["total"] + out["casimir"]
+        return out
 
     def torques(self) -> np.ndarray:
         """Time-averaged torque about each particle centre, summed over groups, (N, 3) float [N m]."""
@@ -216,7 +226,13 @@ class IncoherentSolution:
         """
         from .jacobian import force_jacobian
 
-        return self._sum(lambda s: force_jacobian(s, dofs))
+        J = self._sum(lambda s: force_jacobian(s, dofs))
+        if self._casimir() is None:
+            return J
+        from .jacobian import select_dofs
+
+        sel = select_dofs(self.scene.n_particles, dofs)
+        return J - self._casimir().stiffness(self.scene)[np.ix_(sel, sel)]
 
     def cross_sections(self) -> dict:
         """Powers removed from / scattered out of / absorbed from all groups together.

@@ -253,6 +253,8 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     same = i_idx[:, None] == j_idx[None, :]
     diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v.conj(), d2u_inc) + hess_sum)
     direct = np.where(same, diag_term[i_idx[:, None], a_idx[:, None], b_idx[None, :]], direct)
+    if scene.casimir is not None:  # K_CP = -dF_CP/dr
+        direct = direct - scene.casimir.stiffness(scene)[np.ix_(sel, sel)]
     return J + direct
 
 

@@ -98,7 +98,7 @@ def isolated_forces(scene: Scene) -> np.ndarray:
 
 def interaction_forces(sol) -> np.ndarray:
     """Optical-binding force ``F - F_iso`` (N, 3) [N]."""
-    return optical_forces(sol) - isolated_forces(sol.scene)
+    return sol.forces() - isolated_forces(sol.scene)  # incl. Casimir-Polder forces if the scene has them
 
 
 def optical_torques(sol) -> np.ndarray:

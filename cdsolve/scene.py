@@ -51,6 +51,8 @@ class Scene:
         Coherent illumination (a list is summed coherently; all at one wavelength).
     medium : Medium
         Host medium (default vacuum, index 1).
+    casimir : None or cdsolve.casimir.CasimirPolder
+        Also include Casimir-Polder forces (at its temperature) in forces, Jacobians and sweeps.
 
     Examples
     --------
@@ -66,6 +68,7 @@ class Scene:
     particles: Any
     illumination: Any
     medium: Medium = field(default_factory=lambda: Medium(index=1.0))
+    casimir: Any = None
 
     def __post_init__(self):
         pos = _as_positions(self.positions)
@@ -89,6 +92,10 @@ class Scene:
         if not isinstance(self.medium, Medium):
             raise ValueError(f"Scene.medium must be a cdsolve.Medium, got {self.medium!r}")
         object.__setattr__(self, "illumination", as_illumination(self.illumination))
+        from .casimir import CasimirPolder
+
+        if self.casimir is not None and not isinstance(self.casimir, CasimirPolder):
+            raise ValueError(f"Scene.casimir must be None or a cdsolve.casimir.CasimirPolder, got {self.casimir!r}")
         self._check_beams_fit_medium()
         self._check_overlaps()
 
@@ -192,6 +199,7 @@ class Scene:
             particles=[self.particles[i] for i in idx],
             illumination=self.illumination,
             medium=self.medium,
+            casimir=self.casimir,
         )
 
     def describe(self) -> dict:
@@ -203,4 +211,5 @@ class Scene:
             "illumination": repr(self.illumination),
             "medium_index": self.n_medium,
             "wavelength_m": self.wavelength,
+            "casimir": repr(self.casimir) if self.casimir is not None else None,
         }

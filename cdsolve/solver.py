@@ -241,10 +241,14 @@ class Solution:
 
     # observables live in cdsolve.observables; thin delegating methods keep the stable surface
     def forces(self) -> np.ndarray:
-        """Time-averaged optical force on each particle, (N, 3) float [N]."""
+        """Time-averaged optical force on each particle, (N, 3) float [N].
+
+        Plus the Casimir-Polder force when the scene asks for it (``Scene.casimir``).
+        """
         from .observables import optical_forces
 
-        return optical_forces(self)
+        F = optical_forces(self)
+        return F if self.scene.casimir is None else F + self.scene.casimir.forces(self.scene)
 
     def isolated_forces(self) -> np.ndarray:
         """Force each particle would feel alone in the same beams, (N, 3) float [N]."""
@@ -257,10 +261,17 @@ class Solution:
         return self.forces() - self.isolated_forces()
 
     def force_components(self) -> dict:
-        """Electric, magnetic and e-m interference parts of :meth:`forces` (each (N, 3) [N])."""
+        """Electric, magnetic and e-m interference parts of :meth:`forces` (each (N, 3) [N]).
+
+        With ``Scene.casimir`` also ``"casimir"`` (included in ``"total"``).
+        """
         from .observables import optical_forces
 
-        return optical_forces(self, split=True)
+        parts = optical_forces(self, split=True)
+        if self.scene.casimir is not None:
+            parts["casimir"] = self.scene.casimir.forces(self.scene)
+            parts["total"] = parts["total"] + parts["casimir"]
+        return parts
 
     def torques(self) -> np.ndarray:
         """Time-averaged torque about each particle centre, (N, 3) float [N m]."""
