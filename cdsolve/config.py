@@ -30,6 +30,8 @@ Schema (all keys optional unless marked; defaults in ``DEFAULTS``)::
     intensity = "1 mW/um^2"; direction = [0, 0, 1]; polarization = [1, 0, 0]; phase = 0
     [solve]
     method = "auto"; orders = -1             # -1: self-consistent
+    [casimir]                                # optional: add Casimir-Polder forces (cdsolve.casimir.CasimirPolder)
+    temperature = "300 K"; method = "pairwise"   # or "many-body"; materials must continue to imaginary freq.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ DEFAULTS: dict[str, Any] = {
 
 _ALLOWED = {
     "": {"wavelength", "medium", "particle", "particles", "geometry", "tweezers", "plane_waves", "solve", "name",
-         "description"},
+         "description", "casimir"},
+    "casimir": {"temperature", "method", "rtol"},
     "medium": {"index"},
     "particle": {"kind", "radius", "index", "material", "model", "density", "mass", "condition", "alpha_e",
                  "alpha_m", "allow_gain"},
@@ -132,6 +135,7 @@ _EXPECTED = {
     "density": "mass/length^3",
     "angle": "angle",
     "mass": "mass",
+    "temperature": "temperature",
 }
 
 
@@ -467,7 +471,7 @@ def scene_from_config(cfg: dict | str | Path):
     src = cfg.get("_source", "<config>")
     try:
         _check_keys(cfg, "", src)
-        for sec in ("medium", "particle", "geometry", "tweezers", "solve"):
+        for sec in ("medium", "particle", "geometry", "tweezers", "solve", "casimir"):
             if sec in cfg and not isinstance(cfg[sec], dict):
                 raise ValueError(f"{sec}: expected a table [{sec}]")
         if "wavelength" not in cfg:
@@ -517,7 +521,20 @@ def scene_from_config(cfg: dict | str | Path):
                 raise ValueError("tweezers.coherent: false cannot be combined with [[plane_waves]] "
                                  "(give each laser as its own config, or keep the tweezers coherent)")
             beams = beams[0]
-        scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium)
+        casimir = None
+        if "casimir" in cfg:
+            from .casimir import CasimirPolder
+
+            cp = cfg["casimir"]
+            _check_keys(cp, "casimir", src)
+            if "temperature" not in cp:
+                raise ValueError("casimir.temperature: missing (e.g. \"300 K\")")
+            try:
+                casimir = CasimirPolder(temperature=parse_quantity(cp["temperature"], "temperature", "casimir.temperature"),
+                                        method=cp.get("method", "pairwise"), rtol=cp.get("rtol", 1e-6))
+            except ValueError as e:
+                raise ValueError(str(e).replace("CasimirPolder.", "casimir.")) from None
+        scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium, casimir=casimir)
     except ConfigError:
         raise
     except ValueError as e:

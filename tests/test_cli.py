@@ -103,9 +103,22 @@ BAD = [
     ("focused-with-waist", GOOD + 'model = "focused"\n', "tweezers"),
     ("focused-na-above-index", _with(GOOD, 'waist = "0.8 um"', 'na = 1.2\nmodel = "focused"'), "na"),
     ("coherent-not-bool", GOOD + 'coherent = "no"\n', "tweezers.coherent"),
+    ("casimir-negative-temperature", GOOD.replace("[tweezers]", '[casimir]\ntemperature = "-3 K"\n[tweezers]'),
+     "casimir.temperature"),
+    ("casimir-unknown-key", GOOD.replace("[tweezers]", '[casimir]\ntemperature = "300 K"\nt = 1\n[tweezers]'),
+     "casimir.t"),
     ("incoherent-with-plane-wave", GOOD + 'coherent = false\n[[plane_waves]]\nintensity = "1 mW/um^2"\n',
      "tweezers.coherent"),
 ]
+
+
+def test_casimir_section_builds_the_scene_setting(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(GOOD.replace("[tweezers]", '[casimir]\ntemperature = "300 K"\nmethod = "many-body"\n[tweezers]'))
+    scene, _ = scene_from_config(cfg)
+    from cdsolve.casimir import CasimirPolder
+
+    assert scene.casimir == CasimirPolder(temperature=300.0, method="many-body")
 
 
 def test_focused_incoherent_tweezers_from_config_equal_the_api(tmp_path):
