@@ -8,3 +8,33 @@ import pytest
 def rng():
     """Seeded generator: every random test is reproducible."""
     return np.random.default_rng(20261123)
+
+
+def central_difference_jacobian(scene, h, cols=None, richardson=False):
+    """``dF/dr`` of ``cd.solve(scene).forces()`` by central differences (the oracle for analytic Jacobians).
+
+    ``h`` [m] step; ``cols`` indices into the particle-major 3N coordinates (default all);
+    ``richardson``: combine steps h and h/2 (error O(h^4) instead of O(h^2)). Returns (3N, len(cols)).
+    """
+    import cdsolve as cd
+
+    N = scene.n_particles
+    cols = range(3 * N) if cols is None else cols
+
+    def deriv(step):
+        out = np.zeros((3 * N, len(cols)))
+        for c, q in enumerate(cols):
+            d = np.zeros(3 * N)
+            d[q] = step
+            Fp = cd.solve(scene.with_positions(scene.positions + d.reshape(N, 3))).forces().ravel()
+            Fm = cd.solve(scene.with_positions(scene.positions - d.reshape(N, 3))).forces().ravel()
+            out[:, c] = (Fp - Fm) / (2 * step)
+        return out
+
+    return (4 * deriv(h / 2) - deriv(h)) / 3 if richardson else deriv(h)
+
+
+@pytest.fixture
+def fd_jacobian():
+    """The :func:`central_difference_jacobian` helper (shared by the Jacobian tests)."""
+    return central_difference_jacobian

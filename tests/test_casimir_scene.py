@@ -38,19 +38,12 @@ def test_scene_forces_are_optical_plus_casimir(method):
     assert_allclose(parts["total"], with_cp.forces(), rtol=1e-14, atol=0)
 
 
-def test_total_jacobian_with_casimir_matches_finite_differences():
+def test_total_jacobian_with_casimir_matches_finite_differences(fd_jacobian):
     """Oracle: central differences (h = 0.05 nm) of the total forces; tolerance 1e-5 of the largest entry
     (the FD truncation error ~ (h / 60 nm)^2 ~ 1e-6)."""
     scene = _scene(CasimirPolder(temperature=300.0))
     J = cd.force_jacobian(cd.solve(scene))
-    h = 0.05e-9
-    fd = np.empty_like(J)
-    for q in range(6):
-        dp = np.zeros(6)
-        dp[q] = h
-        fp = cd.solve(scene.with_positions(POS + dp.reshape(2, 3))).forces().ravel()
-        fm = cd.solve(scene.with_positions(POS - dp.reshape(2, 3))).forces().ravel()
-        fd[:, q] = (fp - fm) / (2 * h)
+    fd = fd_jacobian(scene, h=0.05e-9)
     assert_allclose(J, fd, rtol=0, atol=1e-5 * np.abs(J).max())
     K_cp = casimir_stiffness(scene, temperature=300.0)
     assert np.abs(K_cp).max() > 0.1 * np.abs(J).max()  # CP stiffness is a sizeable part

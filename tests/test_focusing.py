@@ -340,7 +340,7 @@ def test_array_grouping_equals_member_sum():
         np.testing.assert_allclose(one[1][t], beams[t].jets(pts, N_W, 1)[1], rtol=1e-13, atol=0)
 
 
-def test_force_jacobian_matches_finite_differences_of_forces():
+def test_force_jacobian_matches_finite_differences_of_forces(fd_jacobian):
     # Oracle: central finite differences of cd.solve(...).forces() (step 0.5 nm) against cd.force_jacobian,
     # which uses the incident Hessians (third derivatives of E for the magnetic part). Two silica spheres in
     # neighbouring NA-0.9 foci in water. Tolerance 1e-5 relative to the largest entry (FD error ~(kh)^2/6 ~ 1e-5... measured).
@@ -350,14 +350,7 @@ def test_force_jacobian_matches_finite_differences_of_forces():
     scene = cd.Scene(positions=pos, particles=cd.Sphere(radius=50e-9, index=1.45), illumination=arr,
                      medium=cd.Medium(index=N_W))
     J = cd.force_jacobian(cd.solve(scene))
-    h = 0.5e-9
-    fd = np.empty_like(J)
-    for q in range(6):
-        dp = np.zeros(6)
-        dp[q] = h
-        fp = cd.solve(scene.with_positions(pos + dp.reshape(2, 3))).forces().ravel()
-        fm = cd.solve(scene.with_positions(pos - dp.reshape(2, 3))).forces().ravel()
-        fd[:, q] = (fp - fm) / (2 * h)
+    fd = fd_jacobian(scene, h=0.5e-9)
     np.testing.assert_allclose(J, fd, atol=1e-5 * np.abs(J).max(), rtol=0)
 
 

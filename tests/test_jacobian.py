@@ -16,22 +16,6 @@ from cdsolve.jacobian import force_jacobian, select_dofs
 LAM = 800e-9
 
 
-def _fd_jacobian(scene, cols, h):
-    N = scene.n_particles
-
-    def deriv(step):
-        out = np.zeros((3 * N, len(cols)))
-        for c, q in enumerate(cols):
-            d = np.zeros(3 * N)
-            d[q] = step
-            Fp = cd.solve(scene.with_positions(scene.positions + d.reshape(N, 3))).forces().ravel()
-            Fm = cd.solve(scene.with_positions(scene.positions - d.reshape(N, 3))).forces().ravel()
-            out[:, c] = (Fp - Fm) / (2 * step)
-        return out
-
-    return (4 * deriv(h / 2) - deriv(h)) / 3
-
-
 def _positions(rng, n, spacing=0.6e-6, radius=60e-9):
     side = int(np.ceil(n ** (1 / 3))) + 1
     grid = np.array([(i, j, l) for i in range(side) for j in range(side) for l in range(side)], float)[:n]
@@ -54,7 +38,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("name,n,particle,light", CASES, ids=[c[0] for c in CASES])
-def test_analytic_jacobian_matches_finite_differences(name, n, particle, light, rng):
+def test_analytic_jacobian_matches_finite_differences(name, n, particle, light, rng, fd_jacobian):
     pos = _positions(rng, n)
     if light == "plane":
         d = (0.3, -0.2, 1.0)
@@ -65,7 +49,7 @@ def test_analytic_jacobian_matches_finite_differences(name, n, particle, light, 
     scene = cd.Scene(positions=pos, particles=particle, illumination=beams)
     J = force_jacobian(cd.solve(scene, method="direct"))
     cols = np.arange(3 * n) if n <= 5 else rng.choice(3 * n, size=6, replace=False)  # columns checked
-    J_fd = _fd_jacobian(scene, cols, h=2e-9)
+    J_fd = fd_jacobian(scene, h=2e-9, cols=cols, richardson=True)
     assert_allclose(J[:, cols], J_fd, rtol=0, atol=1e-6 * np.abs(J_fd).max())
 
 
