@@ -25,11 +25,13 @@ from .jacobian import force_jacobian  # noqa: E402
 from .linearize import LinearModel, equilibrium, linearize  # noqa: E402
 from .nonreciprocity import nonreciprocity_factors  # noqa: E402
 from .focusing import FocusedBeam  # noqa: E402
+from .noise import recoil_diffusion  # noqa: E402
+from .langevin import LangevinModel, langevin_model  # noqa: E402
 from .coherence import IncoherentBeams, IncoherentSolution, solve_incoherent  # noqa: E402
 from .decomposition import decompose_forces, pairwise_forces  # noqa: E402
 from .validity import DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
-from . import (batch, casimir, chains, coherence, decomposition, focusing, geometry, models, modes,  # noqa: E402,F401
-               phases, potentials, validity)
+from . import (batch, casimir, chains, coherence, decomposition, focusing, geometry, langevin, models,  # noqa: E402,F401
+               modes, noise, phases, potentials, validity)
 
 __all__ = [
     "Medium",
@@ -58,4 +60,7 @@ __all__ = [
     "DipoleValidityWarning",
     "dipole_validity",
     "check_dipole_validity",
+    "recoil_diffusion",
+    "LangevinModel",
+    "langevin_model",
 ]

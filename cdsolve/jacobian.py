@@ -133,6 +133,44 @@ def _field_major(blocks: np.ndarray) -> np.ndarray:
                            blocks[:, :, 3:].transpose(0, 2, 1).reshape(3 * N, ncol)], axis=0)
 
 
+def scattering_sources(sol) -> list[np.ndarray]:
+    """Normalized dipoles ``chi u`` (N, 6) that radiate the scattered part of the local fields, per order.
+
+    Self-consistent solution: one entry, the solution's own dipoles. ``orders=n``: the dipoles
+    ``v^(0) .. v^(n-1)`` of the truncated scattering series (empty for ``orders=0``).
+    """
+    scene, op = sol.scene, sol._operator
+    k, Z = scene.k, Z0 / scene.n_medium
+    eps = EPS0 * scene.n_medium**2
+    orders = sol.info.get("orders")
+    if orders is None:
+        return [np.concatenate([sol.p * k**3 / eps, sol.m * k**3 * Z], axis=1)]
+    u_inc = np.concatenate(scene.incident_fields(), axis=1) * np.r_[np.ones(3), Z * np.ones(3)]
+    u_fm = np.concatenate([u_inc[:, :3].ravel(), u_inc[:, 3:].ravel()])
+    b = u_fm.copy()
+    out = []
+    for _ in range(orders):
+        e, h = op.polarize(u_fm)
+        out.append(np.concatenate([e, h], axis=1))
+        u_fm = b + op.scatter(u_fm)
+    return out
+
+
+def displacement_rhs(du_inc: np.ndarray, gamma, sel: np.ndarray) -> np.ndarray:
+    """``d/dr_jb`` of the local fields ``u_inc + W v`` at fixed dipoles ``v``: field-major (6N, n).
+
+    ``du_inc`` (N, 3b, 6) incident-field gradients (E, Z H); ``gamma`` (N, N, 3b, 6) ``d_b W_ij v_j``
+    (None: no scattered part); ``sel`` the dofs. Moving particle j changes its own local field by
+    its gradient and every other particle's by ``-d_b W_ij v_j``.
+    """
+    N, n = du_inc.shape[0], len(sel)
+    j_idx, b_idx = sel // 3, sel % 3
+    blk = np.zeros((N, n, 6), complex) if gamma is None else -gamma[:, j_idx, b_idx, :]
+    local = du_inc[j_idx, b_idx, :] + (0.0 if gamma is None else gamma[j_idx, :, b_idx, :].sum(axis=1))
+    blk[j_idx, np.arange(n), :] = local
+    return _field_major(blk)
+
+
 def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     """Analytic ``dF/dr`` (the negative stiffness) of a solution.
 
@@ -171,23 +209,9 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     pos = scene.positions
     electric_only = not op.has_magnetic
 
-    def normalized_dipoles(p, m):
-        return np.concatenate([p * k**3 / eps, m * k**3 * Z], axis=1)  # (N, 6) = chi u
-
-    v = normalized_dipoles(sol.p, sol.m)  # dipoles whose conjugate enters the force
+    v = np.concatenate([sol.p * k**3 / eps, sol.m * k**3 * Z], axis=1)  # (N, 6) = chi u; its conjugate enters F
     ve, vh = v[:, :3], v[:, 3:]
-    # dipoles radiating the scattered part of the local fields, order by order
-    if orders is None:
-        src_orders = [v]
-    else:
-        u_inc = np.concatenate(scene.incident_fields(), axis=1) * np.r_[np.ones(3), Z * np.ones(3)]
-        src_orders = []
-        u_fm = np.concatenate([u_inc[:, :3].ravel(), u_inc[:, 3:].ravel()])
-        b = u_fm.copy()
-        for _ in range(orders):  # v^(0) .. v^(n-1)
-            e, h = op.polarize(u_fm)
-            src_orders.append(np.concatenate([e, h], axis=1))
-            u_fm = b + op.scatter(u_fm)
+    src_orders = scattering_sources(sol)
     v_src = src_orders[-1] if src_orders else np.zeros_like(v)
 
     (_, dEi, d2Ei), (_, dHi, d2Hi) = scene.illumination.field_jets(pos, n_m, 2)
@@ -223,11 +247,8 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     cols = np.arange(n_sel)
     rho_sel = rho.reshape(3 * N, N, 6)[sel]  # acts on du of the source dipoles
 
-    def explicit_rhs(o):  # d/dr_jb of (u_inc + W v^(o)) at fixed v^(o): (6N, n_sel)
-        blk = -Gamma[o][:, j_idx, b_idx, :] if n_src else np.zeros((N, n_sel, 6), complex)
-        local = du_inc[j_idx, b_idx, :] + (Gamma[o][j_idx, :, b_idx, :].sum(axis=1) if n_src else 0.0)
-        blk[j_idx, cols, :] = local
-        return _field_major(blk)
+    def explicit_rhs(o):
+        return displacement_rhs(du_inc, Gamma[o] if n_src else None, sel)
 
     if orders is None:
         fac = sol._lu if sol._lu is not None else factorize(op)
