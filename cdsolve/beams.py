@@ -581,8 +581,19 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
 
     @classmethod
     def group_jets(cls, tweezers, rel_points, n_medium, order):
-        """E jets of same-shape tweezers at focus-relative points, one evaluation (see :func:`tweezer_jets`)."""
-        return tweezer_jets(tweezers, rel_points, n_medium, order)
+        """Summed E jets (M, ...) of same-shape tweezers at focus-relative points (T, M, 3) (see :func:`tweezer_jets`)."""
+        return tweezer_jets(tweezers, rel_points, n_medium, order, summed=True)
+
+    def _log_envelope(self, points, n_medium: float) -> np.ndarray:
+        """``ln |psi|`` at ``points`` (M, 3) [m] (the Gaussian envelope of :meth:`_psi_jets`), (M,) float."""
+        k = wavenumber(self.wavelength, n_medium)
+        w2 = self.w0**2
+        xp = points - np.asarray(self.focus)
+        if not self._frame_is_identity:
+            xp = xp @ self._frame.T
+        zeta = xp[:, 2] / (0.5 * k * w2)
+        re_u = 1.0 / (1.0 + zeta * zeta)  # Re(1/q), |u|^2 = Re(u)
+        return 0.5 * np.log(re_u) - (xp[:, 0] ** 2 + xp[:, 1] ** 2) / w2 * re_u
 
     @property
     def shape_key(self) -> tuple:
@@ -669,7 +680,7 @@ class BeamSum(Beam):
                 continue
             focus = np.array([b.focus for b in members])  # (T, 3)
             rel = points[None, :, :] - focus[:, None, :]  # (T, M, 3)
-            jets = [j.sum(axis=0) for j in type(members[0]).group_jets(members, rel, n_medium, order)]
+            jets = type(members[0]).group_jets(members, rel, n_medium, order)  # summed over the members
             total = jets if total is None else [t + j for t, j in zip(total, jets)]
         for b in singles:
             jets = b._e_jets(points, n_medium, order)
@@ -677,7 +688,13 @@ class BeamSum(Beam):
         return total
 
 
-def tweezer_jets(tweezers, rel_points: np.ndarray, n_medium: float, order: int) -> list[np.ndarray]:
+#: tweezer_jets skips a tweezer at a point where its envelope is below exp(-ENVELOPE_CUTOFF) (~2e-22) of the
+#: strongest tweezer there (polynomial prefactors of the derivatives stay far below the margin)
+ENVELOPE_CUTOFF = 50.0
+
+
+def tweezer_jets(tweezers, rel_points: np.ndarray, n_medium: float, order: int,
+                 summed: bool = False) -> list[np.ndarray]:
     """Electric-field jets of same-shape tweezers, each at its own focus-relative points, in one evaluation.
 
     Parameters
@@ -689,11 +706,14 @@ def tweezer_jets(tweezers, rel_points: np.ndarray, n_medium: float, order: int) 
     n_medium : float
     order : int
         Highest derivative order.
+    summed : bool
+        Return the sum over the tweezers, (M, 3, ..., 3), instead of each tweezer's jets.
 
     Returns
     -------
     list of (T, M, 3, ..., 3) complex: ``[E, dE, ...]`` of each tweezer, i.e. a unit-power, zero-phase
-    template at the relative points times ``sqrt(P_t) exp(i phase_t)``.
+    template at the relative points times ``sqrt(P_t) exp(i phase_t)`` (exactly zero where a tweezer
+    is skipped, see :data:`ENVELOPE_CUTOFF`); with ``summed`` their sum over tweezers.
     """
     t0 = tweezers[0]
     if any(t.shape_key != t0.shape_key for t in tweezers):
@@ -701,8 +721,25 @@ def tweezer_jets(tweezers, rel_points: np.ndarray, n_medium: float, order: int) 
     T, M = rel_points.shape[:2]
     unit = dataclasses.replace(t0, focus=(0.0, 0.0, 0.0), power=1.0, phase=0.0, waist=t0.w0, na=None)
     scale = np.array([np.sqrt(t.power) * np.exp(1j * t.phase) for t in tweezers])
-    jets = unit._e_jets(rel_points.reshape(T * M, 3), n_medium, order)
-    return [scale.reshape((T,) + (1,) * j.ndim) * j.reshape((T, M) + j.shape[1:]) for j in jets]
+    flat = rel_points.reshape(T * M, 3)
+    # Skip tweezer-point pairs whose Gaussian envelope is below exp(-ENVELOPE_CUTOFF) of the strongest
+    # tweezer at that point: their share of the field and its derivatives is under double round-off.
+    log_amp = unit._log_envelope(flat, n_medium).reshape(T, M) + np.log(np.abs(scale))[:, None]
+    keep = np.flatnonzero((log_amp >= log_amp.max(axis=0) - ENVELOPE_CUTOFF).ravel())
+    part = unit._e_jets(flat[keep], n_medium, order)
+    t_idx, m_idx = np.divmod(keep, M)
+    out = []
+    for j in part:
+        j *= scale[t_idx].reshape((-1,) + (1,) * (j.ndim - 1))
+        if summed:
+            acc = np.zeros((M,) + j.shape[1:], complex)
+            np.add.at(acc, m_idx, j)
+        else:
+            acc = np.zeros((T * M,) + j.shape[1:], complex)
+            acc[keep] = j
+            acc = acc.reshape((T, M) + j.shape[1:])
+        out.append(acc)
+    return out
 
 
 def as_illumination(x) -> Beam:

@@ -388,8 +388,8 @@ class FocusedBeam(Beam):
 
     @classmethod
     def group_jets(cls, beams, rel_points: np.ndarray, n_medium: float, order: int) -> list[np.ndarray]:
-        """Same as :func:`focused_beam_jets` (hook for :class:`cdsolve.beams.BeamSum` grouping)."""
-        return focused_beam_jets(beams, rel_points, n_medium, order)
+        """:func:`focused_beam_jets` summed over the beams, (M, ...) (hook for :class:`cdsolve.beams.BeamSum`)."""
+        return [j.sum(axis=0) for j in focused_beam_jets(beams, rel_points, n_medium, order)]
 
 
 # --------------------------------------------------------------------------- evaluation kernels
