@@ -31,7 +31,7 @@ from .coherence import IncoherentBeams, IncoherentSolution, solve_incoherent  # 
 from .decomposition import decompose_forces, pairwise_forces  # noqa: E402
 from .validity import DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
 from . import (batch, casimir, chains, coherence, decomposition, focusing, geometry, langevin, models,  # noqa: E402,F401
-               modes, noise, phases, potentials, validity)
+               modes, noise, phases, potentials, sympathetic, validity)
 
 __all__ = [
     "Medium",
