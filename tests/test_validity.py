@@ -108,3 +108,13 @@ def test_non_spheres_are_not_estimated_and_bad_input_raises():
         dipole_validity(tweezer_scene(ell), tolerance=-1.0)
     with pytest.raises(ValueError, match="scene"):
         dipole_validity("scene")
+
+
+def test_solve_warns_at_the_callers_line_and_can_be_told_not_to():
+    scene = tweezer_scene(cd.Sphere(radius=150e-9, material=silicon()))
+    with pytest.warns(DipoleValidityWarning, match="estimated force error") as rec:
+        cd.solve(scene)
+    assert rec[0].filename == __file__  # stacklevel points at this solve() call, not into cdsolve
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DipoleValidityWarning)
+        cd.solve(scene, check_validity=False)  # no warning raised
