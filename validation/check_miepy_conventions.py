@@ -166,7 +166,26 @@ def main():
     path.write_text(json.dumps(payload, indent=1, default=float) + "\n")
     print(json.dumps(out, indent=1, default=float))
     print(f"wrote {path.relative_to(HERE.parent)}")
+    # one PASS/FAIL line per convention cdsolve relies on (cdsolve validate collects them)
+    e_err = max(max(v["max_abs_E_minus_A_e_exp_ikr"], v["max_abs_H_minus_khat_x_E"]) for v in pw.values())
+    f16 = abs(conv["16"]["rel_vs_miepython_eps0_corrected"])
+    tq_err = max(abs(abs(v["ratio"]) - 1) for v in tq.values())
+    scale_err = abs(out["amplitude_scaling"]["ratio_norms"] - 4.0) / 4.0
+    lossy = sign["(5.1+0.2j)"]["C_abs"] > 0 and sign["(5.1-0.2j)"]["C_abs"] < 0
+    checks = [
+        ("plane wave E = A e exp(ik.r), H = k x E (E units)", e_err < 1e-12, f"max error {e_err:.1e} (tol 1e-12)"),
+        ("exp(-i omega t): C_abs > 0 for Im n > 0", lossy,
+         f"C_abs = {sign['(5.1+0.2j)']['C_abs']:.3e} / {sign['(5.1-0.2j)']['C_abs']:.3e} m^2 for Im n = +-0.2"),
+        ("force units vs miepython (lmax 16, eps0 corrected)", f16 < 1e-9, f"rel. error {f16:.1e} (tol 1e-9)"),
+        ("spin torque = P_abs/omega, sign = helicity", tq_err < 1e-8, f"|ratio| - 1 = {tq_err:.1e} (tol 1e-8)"),
+        ("force scales as |A|^2", scale_err < 1e-12, f"rel. error {scale_err:.1e} (tol 1e-12)"),
+    ]
+    for name, ok, detail in checks:
+        print(f"{'PASS' if ok else 'FAIL'} miepy conventions, {name}: {detail}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    sys.exit(main())
