@@ -63,6 +63,15 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
         "isolated_forces_N": F_iso.tolist(),
         "interaction_forces_N": f_int.tolist(),
     }
+    try:  # each particle's own tweezer alone vs everything else (cdsolve.decomposition)
+        from .decomposition import own_tweezer_forces
+
+        own_beam, F_own = own_tweezer_forces(scene)
+        summary["own_tweezer_forces_N"] = F_own.tolist()
+        summary["binding_forces_N"] = (F - F_own).tolist()
+        summary["units"]["binding_forces_N"] = "N: total - own tweezer alone (other beams + interaction)"
+    except ValueError as e:
+        summary["force_decomposition"] = f"skipped: {e}"
     arrays = {"positions": scene.positions, "forces": F, "isolated_forces": F_iso, "interaction_forces": f_int}
     # dipoles and local fields; with incoherent beam groups one (N, 3) array per group: (G, N, 3)
     for name in ("p", "m", "E_local", "H_local"):

@@ -50,6 +50,7 @@ from .observables import dipole_force, isolated_forces
 from .scene import Scene
 
 __all__ = [
+    "own_tweezer_forces",
     "flat_beams",
     "own_tweezers",
     "ForceDecomposition",
@@ -167,19 +168,29 @@ def decompose_forces(scene: Scene, own=None, *, ambiguity: float = 1e-3, **solve
     -------
     ForceDecomposition
     """
-    own_idx = own_tweezers(scene, own, ambiguity=ambiguity)
+    own_idx, own_f = own_tweezer_forces(scene, own, ambiguity=ambiguity)
     beams, _ = flat_beams(scene.illumination)
     res = solve_incoherent(scene, **solve_options)
     total = res.forces()
     iso = res.isolated_forces()
-    own_f = np.empty_like(total)
+    return ForceDecomposition(total=total, isolated=iso, interaction=total - iso, own_tweezer=own_f,
+                              own_beam=own_idx, beams=beams)
+
+
+def own_tweezer_forces(scene: Scene, own=None, *, ambiguity: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """Each particle's own tweezer (:func:`own_tweezers`) and the force it alone exerts on the particle alone.
+
+    Returns ``(own_beam (N,) int, forces (N, 3) float [N])``; no coupled solve is needed.
+    """
+    own_idx = own_tweezers(scene, own, ambiguity=ambiguity)
+    beams, _ = flat_beams(scene.illumination)
+    own_f = np.empty((scene.n_particles, 3))
     for t in np.unique(own_idx):  # one isolated-force evaluation per tweezer (not per pair)
         idx = np.flatnonzero(own_idx == t)
         alone = Scene(positions=scene.positions[idx], particles=[scene.particles[i] for i in idx],
                       illumination=beams[t], medium=scene.medium)
         own_f[idx] = isolated_forces(alone)
-    return ForceDecomposition(total=total, isolated=iso, interaction=total - iso, own_tweezer=own_f,
-                              own_beam=own_idx, beams=beams)
+    return own_idx, own_f
 
 
 @dataclass(frozen=True, eq=False)
