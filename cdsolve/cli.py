@@ -216,6 +216,7 @@ def main(argv=None) -> int:
     p_val.add_argument("--dir", default="validation", help="validation directory (default: ./validation)")
     p_val.add_argument("--only", action="append", default=None, metavar="SCRIPT", help="run only this script")
     p_val.add_argument("--timeout", type=float, default=900.0, help="per-script timeout [s]")
+    p_val.add_argument("--all", action="store_true", help="also the slow reference cross-checks")
     args = parser.parse_args(argv)
     try:
         if args.command == "run":
@@ -270,7 +271,7 @@ def _sweep(args) -> int:
 def _validate(args) -> int:
     from .validate import run_validation, write_report
 
-    results = run_validation(args.dir, only=args.only, timeout=args.timeout)
+    results = run_validation(args.dir, only=args.only, timeout=args.timeout, include_slow=args.all)
     md, _ = write_report(results, Path(args.dir) / "output")
     bad = [r.script for r in results if r.status in ("failed", "error", "timeout")]
     print(f"report: {md}; " + (f"problems in {', '.join(bad)}" if bad else "all checks passed"))

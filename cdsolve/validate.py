@@ -9,7 +9,8 @@ JSON to ``validation/output/`` and prints one line per check::
 
 This runner discovers the scripts (``generate_*.py`` produce reference data and are not run; a
 script that imports ``miepy`` or ``treams`` needs the ``validation`` extra and is skipped, with a
-note, when that solver is missing), runs each in a fresh interpreter with a timeout, and writes
+note, when that solver is missing; a script with the line ``# cdsolve-validate: slow`` runs only with
+``--all`` or ``--only``), runs each in a fresh interpreter with a timeout, and writes
 ``validation/output/validation_report.md`` and ``.json``: one row per check with its line, plus
 the script's status (``ok``, ``failed``, ``error`` when it crashed or printed no PASS/FAIL line,
 ``skipped``, ``timeout``). The exit status is 1 if anything failed or errored.
@@ -30,6 +31,7 @@ __all__ = ["ScriptResult", "discover", "run_validation", "write_report"]
 
 _LINE = re.compile(r"^\s*(PASS|FAIL)\b[:\s]*(.*)$")
 _NEEDS = re.compile(r"^\s*(?:import|from)\s+(miepy|treams)\b", re.M)
+_SLOW = "cdsolve-validate: slow"  # marker line in a script: run only with include_slow (--all)
 
 
 @dataclass
@@ -58,8 +60,10 @@ def _missing_solver(path: Path) -> str | None:
     return None
 
 
-def run_script(path: Path, timeout: float) -> ScriptResult:
+def run_script(path: Path, timeout: float, include_slow: bool = False) -> ScriptResult:
     """Run one script in a fresh interpreter (cwd: the repository root) and parse its PASS/FAIL lines."""
+    if not include_slow and _SLOW in path.read_text():
+        return ScriptResult(path.name, "skipped", note="slow reference cross-check (cdsolve validate --all)")
     missing = _missing_solver(path)
     if missing:
         return ScriptResult(path.name, "skipped", note=f"needs {missing} (pip install 'cdsolve[validation]')")
@@ -80,7 +84,8 @@ def run_script(path: Path, timeout: float) -> ScriptResult:
     return ScriptResult(path.name, status, checks, dt)
 
 
-def run_validation(directory: str | Path = "validation", only=None, timeout: float = 900.0, verbose: bool = True):
+def run_validation(directory: str | Path = "validation", only=None, timeout: float = 900.0, verbose: bool = True,
+                   include_slow: bool = False):
     """Run the (selected) validation scripts; returns the list of :class:`ScriptResult`."""
     scripts = discover(directory)
     if only:
@@ -94,7 +99,7 @@ def run_validation(directory: str | Path = "validation", only=None, timeout: flo
     for i, path in enumerate(scripts, 1):
         if verbose:
             print(f"[{i}/{len(scripts)}] {path.name} ...", end="", flush=True)
-        r = run_script(path, timeout)
+        r = run_script(path, timeout, include_slow or bool(only))
         results.append(r)
         if verbose:
             print(f" {r.status} ({r.seconds:.1f} s){' - ' + r.note if r.note else ''}")

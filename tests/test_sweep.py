@@ -178,10 +178,13 @@ def test_validation_runner_reports_pass_fail_error_and_skip(tmp_path, monkeypatc
     _script(d, "d_silent.py", "x = 1\n")
     _script(d, "generate_ref.py", "raise SystemExit('must not run')\n")
     _script(d, "e_needs.py", "import miepy\nprint('PASS e')\n")
+    _script(d, "f_slow.py", "# cdsolve-validate: slow\nprint('PASS f')\n")
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "miepy" else real_find_spec(n, *a))
     res = {r.script: r for r in run_validation(d, verbose=False, timeout=60)}
     assert res["e_needs.py"].status == "skipped" and "cdsolve[validation]" in res["e_needs.py"].note
+    assert res["f_slow.py"].status == "skipped" and "--all" in res["f_slow.py"].note
+    assert run_validation(d, only=["f_slow"], verbose=False)[0].status == "ok"  # named scripts always run
     assert "generate_ref.py" not in res
     assert res["a_pass.py"].status == "ok" and res["a_pass.py"].checks == [("PASS", "a: error 1e-9 (tol 1e-6)")]
     assert res["b_fail.py"].status == "failed" and len(res["b_fail.py"].checks) == 2

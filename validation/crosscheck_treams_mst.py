@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+# cdsolve-validate: slow (about 10 min: treams T-matrices + stress-tensor quadrature on many spheres)
 """Independent cross-check of the GMMT reference forces with treams + Maxwell stress tensor.
 
 For a few configurations of each ``validation/reference_data/*.json`` dataset this script
