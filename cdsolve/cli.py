@@ -44,7 +44,19 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
     t0 = time.perf_counter()
     echo(f"cdsolve {__version__}: {scene.n_particles} particles, wavelength {scene.wavelength * 1e9:.1f} nm "
          f"({cfg_path.name})")
-    sol = solve(scene, **opts)
+    import warnings
+
+    from .validity import DipoleValidityWarning
+
+    with warnings.catch_warnings(record=True) as caught:  # shown once, as a note, and kept in the outputs
+        warnings.simplefilter("always", DipoleValidityWarning)
+        sol = solve(scene, **opts)
+    validity = [str(w.message) for w in caught if issubclass(w.category, DipoleValidityWarning)]
+    for w in caught:
+        if not issubclass(w.category, DipoleValidityWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for msg in validity:
+        echo(f"note: {msg}")
     F = sol.forces()
     F_iso = sol.isolated_forces()
     f_int = F - F_iso
@@ -62,6 +74,7 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
         "forces_N": F.tolist(),
         "isolated_forces_N": F_iso.tolist(),
         "interaction_forces_N": f_int.tolist(),
+        "dipole_validity": validity[0] if validity else "within the dipole model's 1 % range",
     }
     try:  # each particle's own tweezer alone vs everything else (cdsolve.decomposition)
         from .decomposition import own_tweezer_forces
@@ -181,6 +194,7 @@ def _report(out: Path, cfg_path: Path, scene, sol, F, f_int, files, summary) -> 
         lines += ["", "| pair | NRF0 x | NRF0 y | NRF0 z |", "|---|---|---|---|"]
         for key, v in summary["nonreciprocity_factors"].items():
             lines.append(f"| {key} | " + " | ".join(f"{q:.3f}" for q in v["zeroth_xyz"]) + " |")
+    lines += ["", f"Dipole-model validity (cdsolve.validity): {summary['dipole_validity']}."]
     lines += ["", "Files: " + ", ".join(f"`{f}`" for f in files), ""]
     if "forces.png" in files:
         lines += ["![forces](forces.png)", ""]

@@ -171,3 +171,20 @@ def test_api_errors_are_config_errors(tmp_path):
 ])
 def test_parse_quantity(text, kind, value):
     assert np.isclose(parse_quantity(text, kind), value, rtol=1e-14)
+
+
+def test_validity_warning_becomes_a_note_and_is_kept_in_the_outputs(tmp_path):
+    """104 nm silica at 1064 nm is outside the 1 % range (estimated 2.2 %): one clean note line, no Python
+    warning text, and the same message in summary.json and report.md (oracle: cd.dipole_validity)."""
+    path = Path(__file__).parent.parent / "geometries" / "science2022_pair.toml"
+    out = tmp_path / "o"
+    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", str(path), "-o", str(out), "--no-plots"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "DipoleValidityWarning" not in proc.stderr
+    notes = [ln for ln in proc.stdout.splitlines() if ln.startswith("note: ")]
+    scene, _ = scene_from_config(path)
+    assert notes == ["note: " + cd.dipole_validity(scene).message()]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dipole_validity"] == cd.dipole_validity(scene).message()
+    assert summary["dipole_validity"] in (out / "report.md").read_text()
