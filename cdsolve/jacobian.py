@@ -165,8 +165,13 @@ def displacement_rhs(du_inc: np.ndarray, gamma, sel: np.ndarray) -> np.ndarray:
     """
     N, n = du_inc.shape[0], len(sel)
     j_idx, b_idx = sel // 3, sel % 3
-    blk = np.zeros((N, n, 6), complex) if gamma is None else -gamma[:, j_idx, b_idx, :]
-    local = du_inc[j_idx, b_idx, :] + (0.0 if gamma is None else gamma[j_idx, :, b_idx, :].sum(axis=1))
+    if gamma is None:
+        blk = np.zeros((N, n, 6), complex)
+        local = du_inc[j_idx, b_idx, :]
+    else:
+        full = n == 3 * N and np.array_equal(sel, np.arange(3 * N))  # all dofs: a reshape, no gather
+        blk = np.negative(gamma.reshape(N, 3 * N, 6)) if full else -gamma[:, j_idx, b_idx, :]
+        local = du_inc[j_idx, b_idx, :] + gamma.sum(axis=1).reshape(3 * N, 6)[sel]
     blk[j_idx, np.arange(n), :] = local
     return _field_major(blk)
 
@@ -237,7 +242,13 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     # own-block row of rho' (acts on dv_i): conj(grad u_i) and the linearized e-m interference term
     own = own_response_rows(grad_u, v, k, n_m)  # (N, a, 6)
 
+    chi_diag = np.einsum("nii->ni", op.chi_e), np.einsum("nii->ni", op.chi_m)
+    diagonal = all(np.array_equal(c, d[:, :, None] * np.eye(3)) for c, d in zip((op.chi_e, op.chi_m), chi_diag))
+
     def rows_times_chi(R):  # (n_sel, N, 6) row vectors acting on dv -> acting on du (6N field-major)
+        if diagonal:  # diagonal polarizability tensors (spheres): scale the columns
+            out = R * np.concatenate(chi_diag, axis=1)[None]
+            return np.concatenate([out[:, :, :3].reshape(n_sel, 3 * N), out[:, :, 3:].reshape(n_sel, 3 * N)], axis=1)
         re = np.einsum("snj,nji->sni", R[:, :, :3], op.chi_e).reshape(n_sel, 3 * N)
         rh = np.einsum("snj,nji->sni", R[:, :, 3:], op.chi_m).reshape(n_sel, 3 * N)
         return np.concatenate([re, rh], axis=1)
@@ -252,7 +263,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
 
     if orders is None:
         fac = sol._lu if sol._lu is not None else factorize(op)
-        du = lu_apply(op, fac, explicit_rhs(0), need_h=False)
+        du = lu_apply(op, fac, explicit_rhs(0), need_h=False, overwrite_rhs=True)
         rho_sel[np.arange(n_sel), i_idx] += own[i_idx, a_idx]  # own and source dipoles coincide here
         rows = rows_times_chi(rho_sel)
         n_act = 3 * N if electric_only else 6 * N  # electric-only: rows on dv_h vanish (chi_m = 0)

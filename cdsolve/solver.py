@@ -464,14 +464,16 @@ def factorize(op: CouplingOperator) -> Factorization:
     return Factorization(lu, not op.has_magnetic, _rcond(lu, anorm))
 
 
-def lu_apply(op: CouplingOperator, fac: Factorization, rhs: np.ndarray, need_h: bool = True) -> np.ndarray:
+def lu_apply(op: CouplingOperator, fac: Factorization, rhs: np.ndarray, need_h: bool = True,
+             overwrite_rhs: bool = False) -> np.ndarray:
     """Solve ``(1 - W chi) x = rhs`` for field-major ``rhs`` (6N,) or (6N, ncol) with the factors.
 
     With ``need_h=False`` the magnetic rows of an electric-only solution are left as given in ``rhs``
-    (callers that only use ``chi x`` do not need them: ``chi_m = 0``).
+    (callers that only use ``chi x`` do not need them: ``chi_m = 0``). ``overwrite_rhs``: the caller
+    does not need ``rhs`` afterwards (saves a copy of many right-hand sides).
     """
     if not fac.electric_only:
-        return sla.lu_solve(fac.lu, rhs, check_finite=False)
+        return sla.lu_solve(fac.lu, rhs, check_finite=False, overwrite_b=overwrite_rhs)
     n3 = 3 * op.N
     x = np.array(rhs, dtype=complex, copy=True)
     x[:n3] = sla.lu_solve(fac.lu, rhs[:n3], check_finite=False)

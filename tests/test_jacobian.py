@@ -34,6 +34,10 @@ CASES = [
     ("5-mie-tweezers", 5, cd.Sphere(radius=70e-9, index=3.5), "tweezers"),
     ("8-kerker-planewave", 8, cd.KerkerParticle(alpha_e=cd.Sphere(radius=60e-9, index=3.5), condition=1), "plane"),
     ("20-electric-planewave", 20, cd.Sphere(radius=50e-9, index=1.45, model="rayleigh"), "plane"),
+    # anisotropic, rotated: non-diagonal polarizability tensors (the general branch of the response rows)
+    ("4-ellipsoid-tweezers", 4, cd.Ellipsoid(semi_axes=(70e-9, 45e-9, 35e-9), index=1.6,
+                                              orientation=((0.8, 0.6, 0.0), (-0.6, 0.8, 0.0), (0.0, 0.0, 1.0))),
+     "tweezers"),
 ]
 
 
