@@ -286,7 +286,8 @@ def _validate(args) -> int:
     from .validate import run_validation, write_report
 
     results = run_validation(args.dir, only=args.only, timeout=args.timeout, include_slow=args.all)
-    md, _ = write_report(results, Path(args.dir) / "output")
+    # a partial run (--only) must not overwrite the full report
+    md, _ = write_report(results, Path(args.dir) / "output", "validation_report_partial" if args.only else "validation_report")
     bad = [r.script for r in results if r.status in ("failed", "error", "timeout")]
     print(f"report: {md}; " + (f"problems in {', '.join(bad)}" if bad else "all checks passed"))
     return 1 if bad else 0

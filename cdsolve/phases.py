@@ -51,8 +51,12 @@ SILICA_104NM = DipoleParticle(alpha_e=4 * np.pi * EPS0 * (104e-9) ** 3 * (1.45**
                               radius=104e-9, density=2200.0)
 
 
-def two_tweezer_scene(kd: float, phi: float = 0.0, *, powers=(0.1, 0.1), wavelength: float = 1550e-9,
-                      waist: float = 1e-6, particle=None, n_medium: float = 1.0) -> Scene:
+#: the two-tweezer setting of Rudolph et al. (PRA 2024 Sec. IV / PRL Fig. 3) used by :func:`two_tweezer_scene`
+WAVELENGTH, WAIST, POWER = 1550e-9, 1e-6, 0.1  # [m], [m], [W] per tweezer
+
+
+def two_tweezer_scene(kd: float, phi: float = 0.0, *, powers=(POWER, POWER), wavelength: float = WAVELENGTH,
+                      waist: float = WAIST, particle=None, n_medium: float = 1.0) -> Scene:
     """Two particles at the foci of two parallel ``+z`` Gaussian tweezers (PRA eq. 82 geometry).
 
     Parameters

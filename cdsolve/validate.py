@@ -108,8 +108,8 @@ def run_validation(directory: str | Path = "validation", only=None, timeout: flo
     return results
 
 
-def write_report(results, outdir: str | Path) -> tuple[Path, Path]:
-    """``validation_report.md`` (table) and ``validation_report.json`` in ``outdir``."""
+def write_report(results, outdir: str | Path, stem: str = "validation_report") -> tuple[Path, Path]:
+    """``<stem>.md`` (table) and ``<stem>.json`` in ``outdir``."""
     from . import __version__
 
     out = Path(outdir)
@@ -126,9 +126,9 @@ def write_report(results, outdir: str | Path) -> tuple[Path, Path]:
             lines.append(f"| {r.script} | {r.status} | {r.seconds:.1f} | {r.note} |")
         for s, text in r.checks:
             lines.append(f"| {r.script} | {s} | {r.seconds:.1f} | {text.replace('|', '/')} |")
-    md = out / "validation_report.md"
+    md = out / f"{stem}.md"
     md.write_text("\n".join(lines) + "\n")
-    js = out / "validation_report.json"
+    js = out / f"{stem}.json"
     js.write_text(json.dumps({"cdsolve_version": __version__, "passed": n_pass, "failed": n_fail,
                               "scripts": [asdict(r) for r in results]}, indent=2))
     return md, js

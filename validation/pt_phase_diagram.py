@@ -46,13 +46,12 @@ from scipy.optimize import brentq  # noqa: E402
 import cdsolve  # noqa: E402
 from cdsolve.models import TwoTweezerModel, exceptional_points  # noqa: E402
 from cdsolve.modes import find_exceptional_points, phase_diagram  # noqa: E402
-from cdsolve.phases import SILICA_104NM, dynamical_matrix_fn, two_tweezer_scene  # noqa: E402
+from cdsolve.phases import POWER as P1, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, dynamical_matrix_fn, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
-LAM, W0, P1 = 1550e-9, 1e-6, 0.1
 K = 2 * np.pi / LAM
 ALPHA = float(np.real(np.asarray(SILICA_104NM.alpha_e)).ravel()[0])
-MASS = 4 / 3 * np.pi * SILICA_104NM.radius**3 * SILICA_104NM.density
+MASS = SILICA_104NM.particle_mass()
 OFFSET = 0.4
 KD = 2 * np.pi * 8 + np.pi / 2 - OFFSET
 X = np.linspace(-1.5, 4.5, 72)  # delta_omega / g0 (columns)

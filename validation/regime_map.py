@@ -42,13 +42,12 @@ from matplotlib.patches import Patch  # noqa: E402
 import cdsolve  # noqa: E402
 from cdsolve.linearize import linearize  # noqa: E402
 from cdsolve.models import REGIMES, TwoTweezerModel, classify_regime, coupling_settings  # noqa: E402
-from cdsolve.phases import SILICA_104NM, two_tweezer_scene  # noqa: E402
+from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
-LAM, W0, POWER = 1550e-9, 1e-6, 0.1
 K = 2 * np.pi / LAM
 ALPHA = float(np.real(np.asarray(SILICA_104NM.alpha_e)).ravel()[0])
-MASS = 4 / 3 * np.pi * SILICA_104NM.radius**3 * SILICA_104NM.density
+MASS = SILICA_104NM.particle_mass()
 KD0, KD1 = 20.0, 20.0 + 4 * np.pi
 N_PHI, N_KD = 64, 48  # full-solver grid (3072 solves)
 N_PHI_FINE, N_KD_FINE = 160, 112  # closed-form grid for the boundary lines

@@ -42,16 +42,15 @@ from cdsolve.beams import GaussianTweezer  # noqa: E402
 from cdsolve.linearize import linearize  # noqa: E402
 from cdsolve.materials import Medium  # noqa: E402
 from cdsolve.models import TwoTweezerModel  # noqa: E402
-from cdsolve.phases import SILICA_104NM  # noqa: E402
+from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM  # noqa: E402
 from cdsolve.scene import Scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
-LAM, W0, POWER = 1550e-9, 1e-6, 0.1
 K = 2 * np.pi / LAM
 PHI = np.pi / 4
 KD = 2 * np.pi * 8 + np.pi / 4  # d = 12.8 um, far field
 ALPHA = float(np.real(np.asarray(SILICA_104NM.alpha_e)).ravel()[0])
-MASS = 4 / 3 * np.pi * SILICA_104NM.radius**3 * SILICA_104NM.density
+MASS = SILICA_104NM.particle_mass()
 checks: list[tuple[str, bool, str]] = []
 
 

@@ -40,13 +40,12 @@ import numpy as np  # noqa: E402
 import cdsolve  # noqa: E402
 from cdsolve.linearize import linearize  # noqa: E402
 from cdsolve.models import TwoTweezerModel, coupling_settings  # noqa: E402
-from cdsolve.phases import SILICA_104NM, two_tweezer_scene  # noqa: E402
+from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
-LAM, W0, POWER = 1550e-9, 1e-6, 0.1
 K = 2 * np.pi / LAM
 ALPHA = float(np.real(np.asarray(SILICA_104NM.alpha_e)).ravel()[0])
-MASS = 4 / 3 * np.pi * SILICA_104NM.radius**3 * SILICA_104NM.density
+MASS = SILICA_104NM.particle_mass()
 NS = [2, 3, 4, 6, 8, 11, 16, 23, 32]
 SETTINGS = {"unidirectional": -1.0, "reciprocal": -2.0, "antireciprocal": -2.0}  # expected slopes
 
