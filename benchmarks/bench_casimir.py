@@ -24,8 +24,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from cdsolve.casimir import FluctuatingSphere, casimir_energy, casimir_energy_and_forces, frequency_rule  # noqa: E402
-from cdsolve.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
+from cdsolve.optics.casimir import FluctuatingSphere, casimir_energy, casimir_energy_and_forces, frequency_rule  # noqa: E402
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
 
 
 def best_of(fn, n=3):

@@ -1,4 +1,4 @@
-"""Benchmark: Richards-Wolf focused beams (cdsolve.focusing) against the paraxial GaussianTweezer.
+"""Benchmark: Richards-Wolf focused beams (cdsolve.optics.focusing) against the paraxial GaussianTweezer.
 
 1. Fields + gradients (``field_jets(order=1)``, i.e. E up to second derivatives) at 1e4 points within
    +-1 um (transverse) / +-2 um (axial) of an NA 0.9 focus in water; target < 1 s.
@@ -31,7 +31,7 @@ def best_of(fn, repeats=3):
 
 def main():
     import cdsolve as cd
-    from cdsolve.focusing import FocusedBeam
+    from cdsolve.optics.focusing import FocusedBeam
 
     lam, n_m = 1064e-9, 1.33
     rng = np.random.default_rng(0)

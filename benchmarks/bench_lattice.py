@@ -38,7 +38,7 @@ def main(argv=None) -> dict:
 
     t_start = time.perf_counter()
     import cdsolve as cd
-    from cdsolve.observables import isolated_forces, local_field_gradients
+    from cdsolve.scattering.observables import isolated_forces, local_field_gradients
 
     t_import = time.perf_counter() - t_start
     stages = {"import": t_import}
@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     if args.dense_lu:
         import scipy.linalg as sla
 
-        from cdsolve.solver import _operator
+        from cdsolve.scattering.solver import _operator
 
         A = _operator(scene).dense()
         t0 = time.perf_counter()

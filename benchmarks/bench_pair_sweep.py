@@ -1,7 +1,7 @@
 """Benchmark: forces + 6x6 stiffness of a two-tweezer pair over a sweep of distances and phases.
 
 Issue #3 target: under 1 ms per configuration in a batched sweep. Times the batched path
-(``cdsolve.batch``) against the per-scene path (solve + forces + force_jacobian) in the same run,
+(``cdsolve.dynamics.batch_scenes``) against the per-scene path (solve + forces + force_jacobian) in the same run,
 and prints per-configuration times and the ratio as JSON.
 
     python benchmarks/bench_pair_sweep.py --n 1000
@@ -37,7 +37,7 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=250, help="configurations per batch")
     args = ap.parse_args(argv)
     import cdsolve as cd
-    from cdsolve.batch import batch_forces_and_jacobian
+    from cdsolve.dynamics.batch_scenes import batch_forces_and_jacobian
 
     t0 = time.perf_counter()
     sc = scenes(args.n)

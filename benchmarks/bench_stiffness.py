@@ -36,7 +36,7 @@ def main():
         # LU of the same matrix plus one solve with 3N right-hand sides (no physics at all)
         import scipy.linalg as sla
 
-        from cdsolve.solver import _operator
+        from cdsolve.scattering.solver import _operator
 
         op = _operator(scene)
         A = op.dense() if op.has_magnetic else op.dense_electric()

@@ -1,9 +1,19 @@
 """cdsolve: electric + magnetic coupled-dipole solver for optical binding of levitated nanoparticles.
 
 Data flows one way: ``Scene`` (particles, beams, medium) -> :func:`solve` -> ``Solution``
-(dipoles, local fields) -> observables (forces, torques, cross sections).
+(dipoles, local fields) -> observables (forces, torques, cross sections) -> ``LinearModel``
+(stiffness, modes, drift/diffusion) -> exports. The layers are subpackages, each importing only
+from the ones below it (``ARCHITECTURE.md``):
+
+1. :mod:`cdsolve.optics` -- building blocks with no scene (conventions, Green tensors, materials,
+   polarizabilities, beams, dipole fields, Casimir-Polder forces);
+2. :mod:`cdsolve.scattering` -- ``Scene``, the coupled-dipole solve, observables;
+3. :mod:`cdsolve.dynamics` -- Jacobians, ``LinearModel``, modes, non-reciprocity, recoil noise;
+4. :mod:`cdsolve.theory` -- closed forms of the literature (two tweezers, chains, cooling, potentials);
+5. :mod:`cdsolve.workflow` -- geometry builders, configs, files, plots, sweeps, command line.
+
 Conventions (SI, ``exp(-i omega t)``, ``p = alpha_e E``, ``m = alpha_m H``) are in
-:mod:`cdsolve.conventions`.
+:mod:`cdsolve.optics.conventions`.
 
 >>> import cdsolve as cd
 >>> scene = cd.Scene(positions=[[-300e-9, 0, 0], [300e-9, 0, 0]],
@@ -14,24 +24,37 @@ Conventions (SI, ``exp(-i omega t)``, ``p = alpha_e E``, ``m = alpha_m H``) are 
 (2, 3)
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .optics import beams, casimir, conventions, dipole_fields, focusing, green, materials, polarizability
+from .optics.beams import BeamSum, GaussianTweezer, PlaneWave
+from .optics.focusing import FocusedBeam
+from .optics.materials import Medium
+from .optics.polarizability import DipoleParticle, Ellipsoid, KerkerParticle, Sphere
+from .scattering import coherence, decomposition, dispatch, observables, scene, solver, validity
+from .scattering.coherence import IncoherentBeams, IncoherentSolution, solve_incoherent
+from .scattering.decomposition import decompose_forces, pairwise_forces
+from .scattering.dispatch import solve
+from .scattering.scene import Scene
+from .scattering.solver import Solution, interaction_matrix
+from .scattering.validity import DipoleValidityWarning, check_dipole_validity, dipole_validity
+from .dynamics import (batch_scenes, jacobian, langevin, linear_model, modes, nonreciprocity, parameter_paths,
+                       recoil_noise)
+from .dynamics.jacobian import force_jacobian
+from .dynamics.langevin import LangevinModel, langevin_model
+from .dynamics.linear_model import LinearModel, equilibrium, linearize
+from .dynamics.nonreciprocity import nonreciprocity_factors
+from .dynamics.recoil_noise import recoil_diffusion
+from .theory import binding_potentials, chains, sympathetic_cooling, two_tweezer
+from .workflow import config, geometry
+from .workflow.config import load_scene
 
-from .beams import BeamSum, GaussianTweezer, PlaneWave  # noqa: E402
-from .materials import Medium  # noqa: E402
-from .polarizability import DipoleParticle, Ellipsoid, KerkerParticle, Sphere  # noqa: E402
-from .scene import Scene  # noqa: E402
-from .solver import Solution, interaction_matrix, solve  # noqa: E402
-from .jacobian import force_jacobian  # noqa: E402
-from .linearize import LinearModel, equilibrium, linearize  # noqa: E402
-from .nonreciprocity import nonreciprocity_factors  # noqa: E402
-from .focusing import FocusedBeam  # noqa: E402
-from .noise import recoil_diffusion  # noqa: E402
-from .langevin import LangevinModel, langevin_model  # noqa: E402
-from .coherence import IncoherentBeams, IncoherentSolution, solve_incoherent  # noqa: E402
-from .decomposition import decompose_forces, pairwise_forces  # noqa: E402
-from .validity import DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
-from . import (batch, casimir, chains, coherence, decomposition, focusing, geometry, langevin, models,  # noqa: E402,F401
-               modes, noise, phases, potentials, sympathetic, validity)
+# Names of version 0.1 (flat layout) kept as aliases of the modules that hold the same content now.
+batch = batch_scenes
+models = two_tweezer
+noise = recoil_noise
+phases = parameter_paths
+potentials = binding_potentials
+sympathetic = sympathetic_cooling
 
 __all__ = [
     "Medium",
@@ -44,6 +67,7 @@ __all__ = [
     "BeamSum",
     "FocusedBeam",
     "Scene",
+    "load_scene",
     "solve",
     "Solution",
     "interaction_matrix",

@@ -1,6 +1,6 @@
 """Batched small-scene path: parity with the per-scene solver and Jacobian.
 
-Oracle: agreement of two implementations of the same formulas (``cdsolve.batch`` vectorized over
+Oracle: agreement of two implementations of the same formulas (``cdsolve.dynamics.batch_scenes`` vectorized over
 configurations vs ``cdsolve.solve`` + ``force_jacobian``), to round-off (measured ~1e-13 relative).
 """
 
@@ -9,8 +9,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.batch import batch_forces_and_jacobian
-from cdsolve.jacobian import force_jacobian
+from cdsolve.dynamics.batch_scenes import batch_forces_and_jacobian
+from cdsolve.dynamics.jacobian import force_jacobian
 
 
 @pytest.mark.parametrize("particle", [cd.Sphere(radius=80e-9, index=3.5),

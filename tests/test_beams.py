@@ -1,4 +1,4 @@
-"""Tests of cdsolve.beams: plane waves, paraxial Gaussian tweezers, coherent sums.
+"""Tests of cdsolve.optics.beams: plane waves, paraxial Gaussian tweezers, coherent sums.
 
 Every test names its independent oracle in a comment. Finite differences appear
 only here (the library derivatives are analytic).
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cdsolve import beams as beams_mod
-from cdsolve.beams import BeamSum, GaussianTweezer, PlaneWave, as_illumination, beam_frame
-from cdsolve.conventions import C0, EPS0, MU0, Z0, intensity_from_amplitude, wavenumber
+from cdsolve.optics import beams as beams_mod
+from cdsolve.optics.beams import BeamSum, GaussianTweezer, PlaneWave, as_illumination, beam_frame
+from cdsolve.optics.conventions import C0, EPS0, MU0, Z0, intensity_from_amplitude, wavenumber
 
 LAM = 1064e-9
 N_M = 1.33
@@ -362,7 +362,7 @@ def test_docstring_examples():
 def test_grouped_tweezer_sum_equals_member_sum():
     """Same-shape tweezers in a BeamSum are evaluated together from one template: the fields, gradients and
     Hessians equal the sum of the members evaluated one by one (round-off)."""
-    from cdsolve.beams import BeamSum, GaussianTweezer
+    from cdsolve.optics.beams import BeamSum, GaussianTweezer
 
     rng = np.random.default_rng(7)
     members = [GaussianTweezer(wavelength=1064e-9, focus=tuple(rng.uniform(-2e-6, 2e-6, 3)), na=0.6,
@@ -382,7 +382,7 @@ def test_tweezer_array_skips_only_contributions_below_round_off(rng):
     """Oracle: the sum of every tweezer evaluated alone (no skipping). The grouped evaluation drops
     tweezers whose envelope is < exp(-50) of the strongest at a point; per point, the fields and their
     derivatives must agree to 1e-14 of that point's own largest value (round-off)."""
-    from cdsolve.beams import BeamSum, GaussianTweezer
+    from cdsolve.optics.beams import BeamSum, GaussianTweezer
 
     foci = np.array([(i, j, 0.0) for i in range(12) for j in range(10)]) * 1.2e-6
     tw = [GaussianTweezer(wavelength=1064e-9, focus=tuple(f), waist=0.8e-6, power=0.1 * (1 + (i % 3)), phase=0.3 * i)

@@ -1,4 +1,4 @@
-"""Casimir-Polder free energy, forces and stiffness (cdsolve.casimir).
+"""Casimir-Polder free energy, forces and stiffness (cdsolve.optics.casimir).
 
 Oracles: the closed-form imaginary-frequency dipole coupling; the textbook London,
 Casimir-Polder and classical (n = 0 Matsubara) limits of a single-oscillator material; a brute-force
@@ -11,11 +11,11 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.casimir import (FluctuatingDipole, FluctuatingSphere, casimir_energy, casimir_energy_and_forces,
+from cdsolve.optics.casimir import (FluctuatingDipole, FluctuatingSphere, casimir_energy, casimir_energy_and_forces,
                              casimir_forces, casimir_pair_energy, casimir_stiffness, coupling_tensor,
                              frequency_rule)
-from cdsolve.conventions import C0, EPS0, HBAR, KB
-from cdsolve.materials import SILICA_DRUDE_LORENTZ, DrudeLorentz
+from cdsolve.optics.conventions import C0, EPS0, HBAR, KB
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ, DrudeLorentz
 
 W0 = 1e16  # single-oscillator resonance [rad/s]
 EPS_S = 3.0

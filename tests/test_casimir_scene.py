@@ -1,6 +1,6 @@
 """Casimir-Polder forces included through ``Scene(casimir=CasimirPolder(...))``.
 
-Oracles: the standalone functions of :mod:`cdsolve.casimir` (identity: the scene's forces are the
+Oracles: the standalone functions of :mod:`cdsolve.optics.casimir` (identity: the scene's forces are the
 optical ones plus ``casimir_forces``), central finite differences of the total forces for the total
 Jacobian, the per-scene path for the batched path, and "counted once" for incoherent beam groups.
 """
@@ -10,9 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.batch import batch_forces_and_jacobian
-from cdsolve.casimir import CasimirPolder, casimir_forces, casimir_stiffness
-from cdsolve.materials import SILICA_DRUDE_LORENTZ
+from cdsolve.dynamics.batch_scenes import batch_forces_and_jacobian
+from cdsolve.optics.casimir import CasimirPolder, casimir_forces, casimir_stiffness
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ
 
 LAM = 1064e-9
 SPHERE = cd.Sphere(radius=100e-9, material=SILICA_DRUDE_LORENTZ)

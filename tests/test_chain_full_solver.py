@@ -10,8 +10,9 @@ import numpy as np
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve import chains, geometry
-from cdsolve.conventions import EPS0
+from cdsolve.theory import chains
+from cdsolve.workflow import geometry
+from cdsolve.optics.conventions import EPS0
 
 LAM, A = 1550e-9, 104e-9
 K = 2 * np.pi / LAM

@@ -1,10 +1,10 @@
-"""Non-Hermitian chains, lattice sums and skin-effect diagnostics (cdsolve.chains).
+"""Non-Hermitian chains, lattice sums and skin-effect diagnostics (cdsolve.theory.chains).
 
 Each test names its oracle: textbook Hatano-Nelson closed forms (open spectrum, localization length),
 the argument principle as a zero count of a Laurent polynomial (np.roots), mpmath polylogarithms,
 brute-force partial sums with their predicted convergence rates, Euler's constant, the DFT
 diagonalization of circulant matrices, cofactors of tridiagonal matrices, the far-field coupling
-formula of Rudolph et al. PRA 110, 063507 (2024) Sec. IV.B.5 and the two-tweezer model of cdsolve.models.
+formula of Rudolph et al. PRA 110, 063507 (2024) Sec. IV.B.5 and the two-tweezer model of cdsolve.theory.two_tweezer.
 """
 
 import contextlib
@@ -18,15 +18,15 @@ import pytest
 import scipy
 from numpy.testing import assert_allclose
 
-from cdsolve import chains as ch
-from cdsolve.models import TwoTweezerModel, unidirectional_settings
+from cdsolve.theory import chains as ch
+from cdsolve.theory.two_tweezer import TwoTweezerModel, unidirectional_settings
 
 KD = 2 * np.pi * 3 + np.pi / 4  # PRA Sec. IV.B.5: spacing (2 pi n + pi/4)/k, phase gradient pi/4
 PHI = np.pi / 4
 
 
 def injected_hn(n, tl, tr):
-    """Nearest-neighbour couplings injected as a plain matrix (no cdsolve.chains constructor)."""
+    """Nearest-neighbour couplings injected as a plain matrix (no cdsolve.theory.chains constructor)."""
     return np.diag(np.full(n - 1, tr), -1) + np.diag(np.full(n - 1, tl), 1)
 
 
@@ -211,7 +211,7 @@ def test_far_field_chain_signs_pra_sec_ivb5():
 
 
 def test_forward_convention_matches_two_tweezer_model():
-    """Oracle: cdsolve.models.TwoTweezerModel (PRA eq. 83): C_12 = dF_1/dz_2 is the forward coupling."""
+    """Oracle: cdsolve.theory.two_tweezer.TwoTweezerModel (PRA eq. 83): C_12 = dF_1/dz_2 is the forward coupling."""
     phi, kd = unidirectional_settings(3)
     model = TwoTweezerModel(1550e-9, 1e-32, distance=kd * 1550e-9 / (2 * np.pi), waist=1e-6, powers=(0.1, 0.1),
                             phases=(phi, 0.0), masses=(1e-18, 1e-18))

@@ -14,7 +14,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import cdsolve as cd
-from cdsolve.config import ConfigError, parse_quantity, scene_from_config
+from cdsolve.workflow.config import ConfigError, parse_quantity, scene_from_config
 
 GEOMETRIES = sorted((Path(__file__).parent.parent / "geometries").glob("*.toml"))
 
@@ -38,7 +38,7 @@ def test_geometries_exist():
 @pytest.mark.parametrize("path", GEOMETRIES, ids=[p.stem for p in GEOMETRIES])
 def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", str(path), "-o", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "cdsolve", "run", str(path), "-o", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     for name in ("summary.json", "results.npz", "results.mat", "forces.png", "report.md"):
@@ -48,7 +48,7 @@ def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
     with np.load(out / "results.npz") as data:
         assert_array_equal(data["forces"], sol.forces())  # same code path: identical numbers
         assert_array_equal(data["interaction_forces"], sol.forces() - sol.isolated_forces())
-    from cdsolve.io import read_results
+    from cdsolve.workflow.io import read_results
 
     for ext in ("npz", "mat") + (("h5",) if (out / "results.h5").exists() else ()):
         arrays, units, _ = read_results(out / f"results.{ext}")
@@ -63,7 +63,7 @@ def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
 
 
 def test_cli_without_config_runs_bundled_example(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", "-o", str(tmp_path / "o")],
+    proc = subprocess.run([sys.executable, "-m", "cdsolve", "run", "-o", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "o" / "summary.json").is_file()
@@ -120,7 +120,7 @@ def test_casimir_section_builds_the_scene_setting(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text(GOOD.replace("[tweezers]", '[casimir]\ntemperature = "300 K"\nmethod = "many-body"\n[tweezers]'))
     scene, _ = scene_from_config(cfg)
-    from cdsolve.casimir import CasimirPolder
+    from cdsolve.optics.casimir import CasimirPolder
 
     assert scene.casimir == CasimirPolder(temperature=300.0, method="many-body")
 
@@ -143,7 +143,7 @@ def test_focused_incoherent_tweezers_from_config_equal_the_api(tmp_path):
 def test_bad_config_gives_one_line_error_naming_the_key(text, key, tmp_path, capsys):
     """In-process through ``main`` (the same entry point as the console script; a subprocess per case
     would only add interpreter start-up time)."""
-    from cdsolve.cli import main
+    from cdsolve.workflow.cli import main
 
     cfg = tmp_path / "bad.toml"
     cfg.write_text(text)
@@ -178,7 +178,7 @@ def test_validity_warning_becomes_a_note_and_is_kept_in_the_outputs(tmp_path):
     warning text, and the same message in summary.json and report.md (oracle: cd.dipole_validity)."""
     path = Path(__file__).parent.parent / "geometries" / "science2022_pair.toml"
     out = tmp_path / "o"
-    proc = subprocess.run([sys.executable, "-m", "cdsolve.cli", "run", str(path), "-o", str(out), "--no-plots"],
+    proc = subprocess.run([sys.executable, "-m", "cdsolve", "run", str(path), "-o", str(out), "--no-plots"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "DipoleValidityWarning" not in proc.stderr

@@ -1,11 +1,11 @@
-"""Force decomposition and pairwise contributions (cdsolve.decomposition)."""
+"""Force decomposition and pairwise contributions (cdsolve.scattering.decomposition)."""
 
 import numpy as np
 import pytest
 
 import cdsolve as cd
-from cdsolve.coherence import IncoherentBeams
-from cdsolve.decomposition import decompose_forces, flat_beams, own_tweezers, pairwise_forces
+from cdsolve.scattering.coherence import IncoherentBeams
+from cdsolve.scattering.decomposition import decompose_forces, flat_beams, own_tweezers, pairwise_forces
 
 LAM = 1064e-9
 
@@ -106,7 +106,7 @@ def test_decomposition_parts(incoherent):
         np.testing.assert_allclose(dec.own_tweezer[i], cd.solve(alone).forces()[0], rtol=0,
                                    atol=1e-14 * np.abs(dec.own_tweezer).max())  # round-off
     # oracle: the isolated part (all beams, particle alone) through single-particle solves
-    from cdsolve.coherence import solve_incoherent
+    from cdsolve.scattering.coherence import solve_incoherent
 
     for i in range(3):
         alone = cd.Scene(positions=scene.positions[i], particles=scene.particles[i], illumination=scene.illumination)

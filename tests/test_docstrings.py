@@ -9,7 +9,7 @@ import pkgutil
 
 import cdsolve
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(cdsolve.__path__, "cdsolve."))
+MODULES = sorted(m.name for m in pkgutil.walk_packages(cdsolve.__path__, "cdsolve.") if m.name != "cdsolve.__main__")
 
 
 def test_docstring_examples_run():

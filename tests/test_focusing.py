@@ -1,4 +1,4 @@
-"""Tests of cdsolve.focusing: Richards-Wolf (vector Debye) focal fields of an aplanatic lens.
+"""Tests of cdsolve.optics.focusing: Richards-Wolf (vector Debye) focal fields of an aplanatic lens.
 
 Every test names its independent oracle in a comment. Finite differences, 1-D Bessel integrals
 (scipy quad), a brute-force plane-wave double sum and a polar flux quadrature appear only here.
@@ -14,10 +14,10 @@ from scipy import integrate, special
 from scipy.spatial.transform import Rotation
 
 import cdsolve as cd
-from cdsolve import focusing
-from cdsolve.beams import BeamSum, GaussianTweezer
-from cdsolve.conventions import C0, EPS0, wavenumber
-from cdsolve.focusing import FocusedBeam, focused_beam_jets
+from cdsolve.optics import focusing
+from cdsolve.optics.beams import BeamSum, GaussianTweezer
+from cdsolve.optics.conventions import C0, EPS0, wavenumber
+from cdsolve.optics.focusing import FocusedBeam, focused_beam_jets
 
 LAM = 1064e-9
 N_W = 1.33

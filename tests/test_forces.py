@@ -15,8 +15,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.conventions import C0, EPS0, Z0
-from cdsolve.observables import far_field_amplitude
+from cdsolve.optics.conventions import C0, EPS0, Z0
+from cdsolve.scattering.observables import far_field_amplitude
 
 SI_INDEX, SI_LAM = 5.1 + 0.2j, 420e-9
 
@@ -248,7 +248,7 @@ def test_alignment_torque_on_ellipsoid():
 def test_local_magnetic_field_of_electric_only_particles(method):
     """Without magnetic dipoles the solve reduces to the 3N electric system; the local H must still be
     the incident field plus the magnetic field radiated by the other electric dipoles (closed form)."""
-    from cdsolve.dipole_fields import dipole_fields
+    from cdsolve.optics.dipole_fields import dipole_fields
 
     part = cd.Sphere(radius=60e-9, index=2.0, model="rayleigh")
     pos = np.array([[0, 0, 0], [500e-9, 200e-9, 100e-9], [-300e-9, 400e-9, 0]])

@@ -1,4 +1,4 @@
-"""Tweezer-array builders (cdsolve.geometry) and their config counterparts.
+"""Tweezer-array builders (cdsolve.workflow.geometry) and their config counterparts.
 
 Each test names its oracle: lattice geometry (nearest-neighbour distance = pitch, bulk
 coordination 4/6/3), circle geometry (radius, chord 2 R sin(pi/n)), the defining formulas of the
@@ -14,8 +14,8 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.spatial import cKDTree
 
 import cdsolve as cd
-from cdsolve import geometry as geo
-from cdsolve.config import _ALLOWED, _GEOMETRY_BUILDERS, ConfigError, scene_from_config
+from cdsolve.workflow import geometry as geo
+from cdsolve.workflow.config import _ALLOWED, _GEOMETRY_BUILDERS, ConfigError, scene_from_config
 
 UM = 1e-6
 PARTICLE = cd.Sphere(radius=50e-9, index=1.45)

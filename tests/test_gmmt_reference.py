@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cdsolve.reference import compare_with_reference, load_reference
+from cdsolve.workflow.gmmt_reference import compare_with_reference, load_reference
 
 DATA = Path(__file__).parent.parent / "validation" / "reference_data"
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from cdsolve.dipole_fields import dipole_fields
-from cdsolve.conventions import C0, EPS0, Z0
-from cdsolve.green import LEVI_CIVITA, green_tensors
+from cdsolve.optics.dipole_fields import dipole_fields
+from cdsolve.optics.conventions import C0, EPS0, Z0
+from cdsolve.optics.green import LEVI_CIVITA, green_tensors
 
 K = 2 * np.pi * 1.33 / 1064e-9  # water host at 1064 nm
 
@@ -104,7 +104,7 @@ def test_dipole_field_kernel_matches_tensor_contraction(rng):
 def test_contracted_propagator_derivatives_equal_full_tensor_contractions(rng):
     """Oracle: the full derivative tensors of green_tensors (themselves checked against finite
     differences above) contracted with random dipole vectors; identity up to round-off (1e-13)."""
-    from cdsolve.green import (pair_geometry, propagator_gradient_applied, propagator_gradient_rows,
+    from cdsolve.optics.green import (pair_geometry, propagator_gradient_applied, propagator_gradient_rows,
                                propagator_hessian_form, radial_functions)
 
     k = 2 * np.pi / 1e-6

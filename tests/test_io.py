@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from cdsolve.io import read_results, write_results
+from cdsolve.workflow.io import read_results, write_results
 
 
 @pytest.mark.parametrize("fmt", ["npz", "h5", "mat"])

@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.jacobian import force_jacobian, select_dofs
+from cdsolve.dynamics.jacobian import force_jacobian, select_dofs
 
 LAM = 800e-9
 

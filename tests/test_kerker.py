@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.observables import far_field_amplitude
+from cdsolve.scattering.observables import far_field_amplitude
 
 LAM = 1064e-9
 SPHERE = cd.Sphere(radius=60e-9, index=3.5)

@@ -1,4 +1,4 @@
-"""Quantum Langevin model, Lyapunov steady states, exports and the QuTiP builder (cdsolve.langevin).
+"""Quantum Langevin model, Lyapunov steady states, exports and the QuTiP builder (cdsolve.dynamics.langevin).
 
 Oracles (named per test): PRA eq. (90) recoil rates gamma_rec +- g with TwoTweezerModel; closed-form
 steady states of a damped oscillator; an Euler-Maruyama simulation of the classical Langevin equations;
@@ -12,9 +12,9 @@ from numpy.testing import assert_allclose
 from scipy import constants as sc
 
 import cdsolve as cd
-from cdsolve.langevin import LangevinModel, langevin_model, phonon_occupations, qutip_operators, read_export
-from cdsolve.models import TwoTweezerModel
-from cdsolve.noise import recoil_diffusion
+from cdsolve.dynamics.langevin import LangevinModel, langevin_model, phonon_occupations, qutip_operators, read_export
+from cdsolve.theory.two_tweezer import TwoTweezerModel
+from cdsolve.dynamics.recoil_noise import recoil_diffusion
 
 LAM = 1550e-9
 W0 = 1e-6
@@ -35,7 +35,7 @@ def test_common_and_differential_recoil_rates_eq90():
     """Oracle: PRA eq. (90): at phi = 0, kd = 2 pi n + pi/2 the couplings vanish and z_+- = (z_2 +- z_1)/sqrt 2
     heat at gamma_rec +- g (gamma_rec = D_11/(hbar m omega), g = C/(2 m omega), TwoTweezerModel). Measured
     from the covariance dynamics dS/dt = A S + S A^T + B of a LangevinModel whose recoil is the *general*
-    closed form of cdsolve.noise (solve(orders=0) of two Gaussian tweezers) and whose stiffness is the
+    closed form of cdsolve.dynamics.recoil_noise (solve(orders=0) of two Gaussian tweezers) and whose stiffness is the
     model's. gamma_rec to 1e-12; g to 0.15/kd (the O(1/kd) of D_12, measured 3.4e-4 relative)."""
     kd = 2 * np.pi * 40 + np.pi / 2
     m = paper_model(kd, 0.0)

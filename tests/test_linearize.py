@@ -12,8 +12,8 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 import cdsolve as cd
-from cdsolve.conventions import EPS0
-from cdsolve.linearize import LinearModel, equilibrium, linearize
+from cdsolve.optics.conventions import EPS0
+from cdsolve.dynamics.linear_model import LinearModel, equilibrium, linearize
 
 LAM = 1550e-9
 K = 2 * np.pi / LAM

@@ -1,4 +1,4 @@
-"""Tests of cdsolve.materials. Every test names its oracle."""
+"""Tests of cdsolve.optics.materials. Every test names its oracle."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from cdsolve.conventions import C0, wavenumber
-from cdsolve.materials import (
+from cdsolve.optics.conventions import C0, wavenumber
+from cdsolve.optics.materials import (
     SILICA_DRUDE_LORENTZ,
     ConstantIndex,
     ConstantPermittivity,
@@ -28,7 +28,7 @@ UM = 1e-6
 
 # ----------------------------------------------------------------------------- Medium
 def test_medium_permittivity_and_wavenumber():
-    """Oracle: definitions eps_m = n_m**2 and k = 2 pi n_m / wavelength (cdsolve.conventions)."""
+    """Oracle: definitions eps_m = n_m**2 and k = 2 pi n_m / wavelength (cdsolve.optics.conventions)."""
     m = Medium(1.33)
     assert m.permittivity == pytest.approx(1.33**2, rel=1e-15)
     wl = np.array([[500.0, 1064.0], [1550.0, 2000.0]]) * NM

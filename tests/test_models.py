@@ -1,11 +1,11 @@
-"""Closed-form two-tweezer optical-binding model (cdsolve.models).
+"""Closed-form two-tweezer optical-binding model (cdsolve.theory.two_tweezer).
 
 Oracles (named per test): numpy eigen-decompositions; the algebraic definition of an
 exceptional point (defective matrix, square-root splitting); the special settings of
 PRL Fig. 3; a point-dipole far-field derivation written independently in this file
 (own tweezer field, own Green tensor, own force, finite differences); the full
 cdsolve coupled-dipole solver; single-particle photon-recoil heating; the PRL constant (A7);
-the PRA commutator identity C_12 - C_21 = 4 Im D_12 / hbar; the tweezer field of cdsolve.beams.
+the PRA commutator identity C_12 - C_21 = 4 Im D_12 / hbar; the tweezer field of cdsolve.optics.beams.
 """
 
 import numpy as np
@@ -15,7 +15,7 @@ from scipy import constants as sc
 from scipy.optimize import brentq
 
 import cdsolve as cd
-from cdsolve.models import (
+from cdsolve.theory.two_tweezer import (
     REGIMES,
     TwoTweezerModel,
     classify_regime,
@@ -367,7 +367,7 @@ def test_coupling_matches_cdsolve_solver():
     Measured (kd = 40*2pi + 0.3, phi = 0.7): real alpha 0.9986, 1.0009; complex alpha (300 nm, n = 2,
     arg alpha = 0.54) 0.993, 0.997 (0.84, -0.90 if the phase of alpha were ignored).
     """
-    from cdsolve.polarizability import radiative_correction
+    from cdsolve.optics.polarizability import radiative_correction
 
     a0 = 4 * np.pi * sc.epsilon_0 * (300e-9) ** 3 * 3 / 6
     alpha_c = complex(radiative_correction(np.eye(3) * a0, K, 1.0)[0, 0])
@@ -419,7 +419,7 @@ def test_prl_constant_G():
 
 
 def test_trap_frequency_and_field_against_beams_module():
-    """Oracle: cdsolve.beams.GaussianTweezer: |E| at the focus equals field_amplitudes, and
+    """Oracle: cdsolve.optics.beams.GaussianTweezer: |E| at the focus equals field_amplitudes, and
     m omega^2 = -d^2 V/dz^2 with V = -Re(alpha) |E(z)|^2 / 4 along the axis (finite differences)."""
     m = model(powers=(0.1, 0.25))
     for j, p in enumerate((0.1, 0.25)):

@@ -1,4 +1,4 @@
-"""Non-Hermitian eigenmodes, phases and exceptional points (cdsolve.modes).
+"""Non-Hermitian eigenmodes, phases and exceptional points (cdsolve.dynamics.modes).
 
 Oracles (named per test): closed-form spectra of the PT dimer, of the real 2x2
 non-reciprocal spring matrix, of the damped oscillator and of the open Hatano-Nelson chain;
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from cdsolve.modes import (
+from cdsolve.dynamics.modes import (
     PHASES,
     classify,
     drift_matrix,

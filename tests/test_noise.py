@@ -1,9 +1,9 @@
-"""Recoil diffusion matrix (cdsolve.noise).
+"""Recoil diffusion matrix (cdsolve.dynamics.recoil_noise).
 
 Oracles (named per test): PRA eq. (79a)/(79b) and PRL eq. (8) through ``models.TwoTweezerModel.diffusion``;
 direct quadrature over scattering directions (Gauss-Legendre x trapezoid); closed-form angular integrals
 for ideal Kerker dipoles (written out in the test); central finite differences of ``solve(...).p``;
-the force Jacobian of ``cdsolve.jacobian`` (independent code) through C - C^T = 4 Im D / hbar.
+the force Jacobian of ``cdsolve.dynamics.jacobian`` (independent code) through C - C^T = 4 Im D / hbar.
 """
 
 import numpy as np
@@ -12,16 +12,16 @@ from numpy.testing import assert_allclose
 from scipy import constants as sc
 
 import cdsolve as cd
-from cdsolve.jacobian import select_dofs
-from cdsolve.models import TwoTweezerModel
-from cdsolve.noise import (
+from cdsolve.dynamics.jacobian import select_dofs
+from cdsolve.theory.two_tweezer import TwoTweezerModel
+from cdsolve.dynamics.recoil_noise import (
     dipole_derivatives,
     nonreciprocity_mismatch,
     recoil_diffusion,
     recoil_diffusion_from_dipoles,
     recoil_diffusion_quadrature,
 )
-from cdsolve.polarizability import radiative_correction
+from cdsolve.optics.polarizability import radiative_correction
 
 LAM = 1550e-9
 W0 = 1e-6
@@ -178,7 +178,7 @@ def test_dipole_derivatives_match_finite_differences(orders, rng):
 
 # --------------------------------------------------------------------------- acceptance: C - C^T = 4 Im D / hbar
 def test_commutator_identity_far_field_regime():
-    """Oracle: PRA (after eq. 81) C_12 - C_21 = 4 Im D_12 / hbar, C = dF/dz = -K from cdsolve.jacobian
+    """Oracle: PRA (after eq. 81) C_12 - C_21 = 4 Im D_12 / hbar, C = dF/dz = -K from cdsolve.dynamics.jacobian
     (independent code). Regime of the paper: two Gaussian tweezers, large kd, z motion, first order in the
     coupling (force Jacobian of solve(orders=1), D from solve(orders=0)), real alpha. Deviation relative to
     the coupling scale: measured 5e-10 at kd = 2 pi 40 + 1.27; tolerance 1/(kd)^2 (the deviation falls as
@@ -195,7 +195,7 @@ def test_commutator_identity_far_field_regime():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_commutator_identity_exact_for_lossless_self_consistent_dipoles(seed):
-    """Oracle: cdsolve.jacobian.force_jacobian (independent code). Observed property, stated as a test: for
+    """Oracle: cdsolve.dynamics.jacobian.force_jacobian (independent code). Observed property, stated as a test: for
     lossless (radiatively corrected) electric + magnetic dipoles the self-consistent stiffness satisfies
     C - C^T = 4 Im D / hbar in *every* geometry (near field, multiple scattering, all 3N dofs), measured
     to 1e-13 of the coupling scale; tolerance 1e-10. With absorption it fails (absorbed photons kick the

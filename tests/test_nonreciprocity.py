@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.nonreciprocity import nonreciprocity_factors, nrf_ratio
+from cdsolve.dynamics.nonreciprocity import nonreciprocity_factors, nrf_ratio
 
 LAM = 420e-9
 SILICON_RAYLEIGH = cd.Sphere(radius=45e-9, index=5.1 + 0.2j, model="rayleigh")  # 90 nm diameter
@@ -88,7 +88,7 @@ def test_bad_pair():
 
 def test_all_pairs_equal_single_pair_calls():
     """Two paths, one answer: the shared-Jacobian all-pairs routine vs per-pair calls (round-off)."""
-    from cdsolve.nonreciprocity import all_pair_nonreciprocity_factors
+    from cdsolve.dynamics.nonreciprocity import all_pair_nonreciprocity_factors
 
     pos = np.array([[0, 0, 0], [700e-9, 80e-9, -50e-9], [300e-9, 600e-9, 0], [-500e-9, 200e-9, 300e-9]])
     sol = cd.solve(cd.Scene(positions=pos, particles=cd.Sphere(radius=45e-9, index=5.1 + 0.2j), illumination=BEAM))

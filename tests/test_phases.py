@@ -1,9 +1,9 @@
-"""Phases and exceptional points of the full solver along parameter paths (cdsolve.phases).
+"""Phases and exceptional points of the full solver along parameter paths (cdsolve.dynamics.parameter_paths).
 
-Oracles: the closed-form far-field two-tweezer model (cdsolve.models.TwoTweezerModel, Rudolph et al.
+Oracles: the closed-form far-field two-tweezer model (cdsolve.theory.two_tweezer.TwoTweezerModel, Rudolph et al.
 PRA 2024 / PRL): EP detunings ``delta_omega = 2 a_s +- 2 sqrt(g_a^2 - g_r^2)``, couplings
 ``C_12 = C cos(kd - phi)``, ``C_21 = C cos(kd + phi)``; symmetry (reciprocal setting: ``K = K^T``, so
-no EP can exist); the generic EP machinery of cdsolve.modes applied to the model's own matrix.
+no EP can exist); the generic EP machinery of cdsolve.dynamics.modes applied to the model's own matrix.
 
 Geometry throughout: 1550 nm, waist 1 um, 0.1 W tweezers, 104 nm silica (real Clausius-Mossotti alpha,
 2200 kg/m^3), polarization perpendicular to the separation (``phases.two_tweezer_scene``).
@@ -14,10 +14,10 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.optimize import brentq
 
-from cdsolve.linearize import linearize
-from cdsolve.models import TwoTweezerModel, coupling_settings, exceptional_points
-from cdsolve.modes import find_exceptional_points
-from cdsolve.phases import (
+from cdsolve.dynamics.linear_model import linearize
+from cdsolve.theory.two_tweezer import TwoTweezerModel, coupling_settings, exceptional_points
+from cdsolve.dynamics.modes import find_exceptional_points
+from cdsolve.dynamics.parameter_paths import (
     SILICA_104NM,
     dynamical_matrix_fn,
     dynamical_matrix_path,

@@ -10,8 +10,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.conventions import EPS0
-from cdsolve.polarizability import depolarization_factors, is_passive, mie_dipole_polarizabilities
+from cdsolve.optics.conventions import EPS0
+from cdsolve.optics.polarizability import depolarization_factors, is_passive, mie_dipole_polarizabilities
 
 LAM = 1064e-9
 
@@ -91,7 +91,7 @@ def test_kerker_relations():
 
 
 def test_sphere_with_material_matches_constant_index():
-    from cdsolve.materials import ConstantIndex
+    from cdsolve.optics.materials import ConstantIndex
 
     a = cd.Sphere(radius=50e-9, material=ConstantIndex(1.45)).polarizabilities(LAM, 1.0)
     b = cd.Sphere(radius=50e-9, index=1.45).polarizabilities(LAM, 1.0)

@@ -1,4 +1,4 @@
-"""Optical-binding potentials, drive states, flat tweezers, landscapes and bound states (cdsolve.potentials).
+"""Optical-binding potentials, drive states, flat tweezers, landscapes and bound states (cdsolve.theory.binding_potentials).
 
 Oracles: the paper's closed form (30) written out independently here; the solver's single-scattering
 forces (cd.solve(scene, orders=1)); central finite differences; the paper's asymptotics (39)-(40);
@@ -10,9 +10,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 import cdsolve as cd
-from cdsolve.conventions import EPS0, KB, amplitude_from_intensity
-from cdsolve.materials import SILICA_DRUDE_LORENTZ
-from cdsolve.potentials import (CatState, CoherentMixture, CoherentState, FlatTweezers, SqueezedVacuum,
+from cdsolve.optics.conventions import EPS0, KB, amplitude_from_intensity
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ
+from cdsolve.theory.binding_potentials import (CatState, CoherentMixture, CoherentState, FlatTweezers, SqueezedVacuum,
                                 TweezerPair, binding_potentials_flat, bound_states, cat_photon_number_paper,
                                 far_field_binding, line_landscape, near_field_binding, optical_potentials,
                                 paper_squeezing_for_intensity, plane_landscape, squeezing_db,
@@ -240,7 +240,7 @@ def test_bound_states_only_static_at_zero_and_pi():
 def test_bound_states_with_traps_from_jacobian():
     """With harmonic traps (k_t = 1e-6 N/m) equilibria exist at any phase; stability is decided by the
     2x2 Jacobian: its eigenvalues equal those of a central-difference Jacobian of the forces (1e-6)."""
-    from cdsolve.potentials import _pair_forces_1d
+    from cdsolve.theory.binding_potentials import _pair_forces_1d
 
     pair = TweezerPair(100e-9, SILICA_DRUDE_LORENTZ, delta_phi=np.pi / 2, trap_stiffness=1e-6)
     bs = bound_states(pair, [1.0e-6], focus_separation=1.0e-6)

@@ -76,13 +76,13 @@ def test_bad_solve_options():
 
 def test_ill_conditioned_solve_warns():
     """Two strongly resonant point dipoles tuned to a collective resonance: near-singular system is reported."""
-    from cdsolve.conventions import EPS0
+    from cdsolve.optics.conventions import EPS0
 
     k = 2 * np.pi / 1e-6
     d = 0.2e-6
     # choose alpha so that 1 - (k^2/eps0) G_xx(d) alpha ~ 0 for the symmetric x-polarized mode (lossless G not
     # exactly cancellable, so pick the alpha making the determinant tiny and allow gain to reach it)
-    from cdsolve.green import green_tensor
+    from cdsolve.optics.green import green_tensor
 
     g = (k**2 / EPS0) * green_tensor(np.array([d, 0, 0]), k)[1, 1]
     alpha = 1 / g * (1 + 1e-15)

@@ -1,4 +1,4 @@
-"""Parameter sweeps (cdsolve.sweep, ``cdsolve sweep``) and the validation runner (``cdsolve validate``).
+"""Parameter sweeps (cdsolve.workflow.sweep, ``cdsolve sweep``) and the validation runner (``cdsolve validate``).
 
 Oracles: the per-scene Python API (``cd.solve`` + ``force_jacobian`` on a scene built by hand) for
 the numbers of every grid point; two spellings of the same parameter (``phase`` vs
@@ -21,8 +21,8 @@ xr = pytest.importorskip("xarray")
 pytest.importorskip("tqdm")
 
 import cdsolve as cd  # noqa: E402
-from cdsolve import sweep as sw  # noqa: E402
-from cdsolve.config import ConfigError, load_config, scene_from_config  # noqa: E402
+from cdsolve.workflow import sweep as sw  # noqa: E402
+from cdsolve.workflow.config import ConfigError, load_config, scene_from_config  # noqa: E402
 
 ROOT = Path(__file__).parent.parent
 PAIR = ROOT / "geometries" / "science2022_pair.toml"
@@ -137,7 +137,7 @@ def test_sweep_files_round_trip_exactly(tmp_path, suffix):
 
 def test_cli_sweep_writes_dataset_and_plot(tmp_path):
     out = tmp_path / "res" / "s.npz"
-    r = subprocess.run([sys.executable, "-m", "cdsolve.cli", "sweep", str(PAIR), "--vary", "phase=0:2pi:6",
+    r = subprocess.run([sys.executable, "-m", "cdsolve", "sweep", str(PAIR), "--vary", "phase=0:2pi:6",
                         "-o", str(out), "--serial", "--no-progress", "--dofs", "z"],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -154,7 +154,7 @@ def test_cli_sweep_writes_dataset_and_plot(tmp_path):
     (["--vary", "phase=0:1:2", "--dofs", "w"], "dofs"),
 ])
 def test_cli_sweep_errors_are_one_line_and_write_nothing(tmp_path, args, key):
-    r = subprocess.run([sys.executable, "-m", "cdsolve.cli", "sweep", str(PAIR), "--no-progress", "--serial"] + args,
+    r = subprocess.run([sys.executable, "-m", "cdsolve", "sweep", str(PAIR), "--no-progress", "--serial"] + args,
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
@@ -168,7 +168,7 @@ def _script(d: Path, name: str, body: str):
 
 
 def test_validation_runner_reports_pass_fail_error_and_skip(tmp_path, monkeypatch):
-    from cdsolve.validate import run_validation, write_report
+    from cdsolve.workflow.validation_runner import run_validation, write_report
 
     d = tmp_path / "validation"
     d.mkdir()
@@ -201,11 +201,11 @@ def test_cli_validate_exit_status(tmp_path):
     d = tmp_path / "validation"
     d.mkdir()
     _script(d, "ok.py", "print('PASS ok: 0 (tol 1)')\n")
-    r = subprocess.run([sys.executable, "-m", "cdsolve.cli", "validate", "--dir", str(d)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "cdsolve", "validate", "--dir", str(d)], capture_output=True,
                        text=True, cwd=tmp_path)
     assert r.returncode == 0 and "all checks passed" in r.stdout
     _script(d, "bad.py", "print('FAIL bad: 2 (tol 1)')\n")
-    r = subprocess.run([sys.executable, "-m", "cdsolve.cli", "validate", "--dir", str(d)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "cdsolve", "validate", "--dir", str(d)], capture_output=True,
                        text=True, cwd=tmp_path)
     assert r.returncode == 1 and "bad.py" in r.stdout
     assert (d / "output" / "validation_report.md").exists()

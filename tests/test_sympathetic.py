@@ -1,9 +1,9 @@
-"""Tests of cdsolve.sympathetic (Li, Zhang, Yin: sympathetic cooling through non-reciprocal coupling).
+"""Tests of cdsolve.theory.sympathetic_cooling (Li, Zhang, Yin: sympathetic cooling through non-reciprocal coupling).
 
 Oracles, one per test (stated in each): independent numerical methods (ODE integration of the rate
 equations, qutip master-equation steady states, the Lyapunov solution), the paper's printed formulas
 typed in independently, symmetries (gauge b -> -b, A <-> B role swap), and the closed-form two-tweezer
-model of Rudolph et al. (cdsolve.models.TwoTweezerModel) for the coupling map.
+model of Rudolph et al. (cdsolve.theory.two_tweezer.TwoTweezerModel) for the coupling map.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy.integrate import solve_ivp
 
-from cdsolve.linearize import LinearModel
-from cdsolve.models import TwoTweezerModel
-from cdsolve.sympathetic import (
+from cdsolve.dynamics.linear_model import LinearModel
+from cdsolve.theory.two_tweezer import TwoTweezerModel
+from cdsolve.theory.sympathetic_cooling import (
     SympatheticCoolingParams,
     analytic_steady_state,
     drift_and_diffusion,
@@ -184,7 +184,7 @@ def test_reciprocal_models_coincide_with_qutip_lindblad():
     qt = pytest.importorskip("qutip")
     p = SympatheticCoolingParams(g1=0.05, g2=0.0, cavity_coupling=0.1, cavity_decay=1.0, kappa_a=0.01,
                                  kappa_b=0.01, nbar_a=0.1, nbar_b=0.1)
-    from cdsolve.sympathetic import master_equation_operators
+    from cdsolve.theory.sympathetic_cooling import master_equation_operators
 
     h, c_ops, ops = master_equation_operators(p, (6, 6, 3))
     rho = qt.steadystate(h, c_ops)
@@ -227,7 +227,7 @@ def test_normalized_dynamics_relaxes_to_dominant_eigenvector():
     """Oracle: two routes to the steady state of eq. (3) in the same small basis (3, 3, 2): qutip mesolve of
     e^{Lt} rho0 / Tr(...) from |0>|2>|0> ([LZY] Fig. 3 initial state) at long times vs the dominant eigenvector."""
     pytest.importorskip("qutip")
-    from cdsolve.sympathetic import master_equation_dynamics
+    from cdsolve.theory.sympathetic_cooling import master_equation_dynamics
 
     p = SympatheticCoolingParams(g1=0.4, g2=0.1, cavity_coupling=0.1, cavity_decay=1.0, kappa_a=0.05,
                                  kappa_b=0.05, nbar_a=1.0, nbar_b=1.0)
@@ -269,7 +269,7 @@ def test_coupling_map_on_two_tweezer_model():
 def test_coupling_map_sign_reproduces_linear_dynamics():
     """Oracle: the eigenfrequencies of the RWA mode matrix built from the mapped (g1, g2) equal those of the
     full (non-RWA) LinearModel drift matrix near +omega, to O(g^2/omega) (second-order RWA error)."""
-    from cdsolve.sympathetic import mode_matrix
+    from cdsolve.theory.sympathetic_cooling import mode_matrix
 
     w0, c12, c21 = 1.0, 0.02, 0.005
     k = np.array([[w0**2 + c12, -c12], [-c21, w0**2 + c21]])

@@ -2,7 +2,7 @@
 """Optical binding + Casimir-Polder landscapes of two silica nanospheres (Jakubec et al. PRA 109, 052807, Figs. 3-6).
 
 Setup (paper Sec. IV): R = 100 nm silica (Drude-Lorentz eq. 35, real Clausius-Mossotti alpha at 1064 nm),
-flat tweezers of 1e-2 W/um^2 each (``cdsolve.potentials.FlatTweezers`` semantics), T = 300 K, separation
+flat tweezers of 1e-2 W/um^2 each (``cdsolve.theory.binding_potentials.FlatTweezers`` semantics), T = 300 K, separation
 along x, relative phase dphi = phi_B - phi_A.
 
 Figures (validation/output/binding_potentials_fig{3,4,5,6}.png):
@@ -36,10 +36,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cdsolve.casimir import FluctuatingDipole, casimir_pair_energy  # noqa: E402
-from cdsolve.conventions import KB  # noqa: E402
-from cdsolve.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
-from cdsolve.potentials import (TweezerPair, bound_states, far_field_binding, line_landscape,  # noqa: E402
+from cdsolve.optics.casimir import FluctuatingDipole, casimir_pair_energy  # noqa: E402
+from cdsolve.optics.conventions import KB  # noqa: E402
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
+from cdsolve.theory.binding_potentials import (TweezerPair, bound_states, far_field_binding, line_landscape,  # noqa: E402
                                 near_field_binding, plane_landscape)
 
 OUT = Path(__file__).parent / "output"

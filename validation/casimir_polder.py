@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Thermal Casimir-Polder potential of two silica nanospheres (Jakubec et al. PRA 109, 052807, Fig. 3 CP part).
 
-Full result: ``cdsolve.casimir.casimir_pair_energy`` (pairwise, second order in alpha; the exact two-dipole
+Full result: ``cdsolve.optics.casimir.casimir_pair_energy`` (pairwise, second order in alpha; the exact two-dipole
 log det is shown too) for R = 100 nm silica (Drude-Lorentz eq. 35) at T = 300 K, r = 1 nm .. 100 um.
 The spheres are treated as point dipoles (as in the paper's Fig. 3): r < 2R is outside the dipole model's
 validity but shows the regimes. Overlaid: the paper's asymptotics eq. (36) (near field), (37)
@@ -35,9 +35,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cdsolve.casimir import FluctuatingDipole, FluctuatingSphere, casimir_pair_energy, matsubara_frequencies  # noqa: E402
-from cdsolve.conventions import C0, HBAR, KB  # noqa: E402
-from cdsolve.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
+from cdsolve.optics.casimir import FluctuatingDipole, FluctuatingSphere, casimir_pair_energy, matsubara_frequencies  # noqa: E402
+from cdsolve.optics.conventions import C0, HBAR, KB  # noqa: E402
+from cdsolve.optics.materials import SILICA_DRUDE_LORENTZ  # noqa: E402
 
 OUT = Path(__file__).parent / "output"
 R, T = 100e-9, 300.0

@@ -25,8 +25,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cdsolve as cd  # noqa: E402
-from cdsolve import chains, geometry  # noqa: E402
-from cdsolve.conventions import EPS0  # noqa: E402
+from cdsolve.theory import chains  # noqa: E402
+from cdsolve.workflow import geometry  # noqa: E402
+from cdsolve.optics.conventions import EPS0  # noqa: E402
 
 OUT = Path(__file__).parent / "output"
 LAM, A = 1550e-9, 104e-9

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 import cdsolve as cd
-from cdsolve.cli import main as cli
-from cdsolve.config import scene_from_config
+from cdsolve.workflow.cli import main as cli
+from cdsolve.workflow.config import scene_from_config
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -50,7 +50,7 @@ def main() -> int:
                      "-o", str(tmp / "phase_distance.nc"), "--no-progress"])
         for name in ("phase.png", "phase_distance.png"):
             shutil.copy(tmp / name, OUT / f"sweep_{name}")
-        from cdsolve.sweep import load_sweep
+        from cdsolve.workflow.sweep import load_sweep
 
         ds = load_sweep(tmp / "phase.nc")
         with np.load(tmp / "science2022_pair" / "results.npz") as z:

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cdsolve as cd  # noqa: E402
-from cdsolve.focusing import FocusedBeam  # noqa: E402
+from cdsolve.optics.focusing import FocusedBeam  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
 LAM, POWER, RADIUS = 1064e-9, 0.1, 50e-9

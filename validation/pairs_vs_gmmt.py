@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cdsolve.reference import compare_with_reference, load_reference  # noqa: E402
+from cdsolve.workflow.gmmt_reference import compare_with_reference, load_reference  # noqa: E402
 
 HERE = Path(__file__).parent
 DATA = HERE / "reference_data"

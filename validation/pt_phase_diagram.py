@@ -44,9 +44,9 @@ from matplotlib.patches import Patch  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 
 import cdsolve  # noqa: E402
-from cdsolve.models import TwoTweezerModel, exceptional_points  # noqa: E402
-from cdsolve.modes import find_exceptional_points, phase_diagram  # noqa: E402
-from cdsolve.phases import POWER as P1, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, dynamical_matrix_fn, two_tweezer_scene  # noqa: E402
+from cdsolve.theory.two_tweezer import TwoTweezerModel, exceptional_points  # noqa: E402
+from cdsolve.dynamics.modes import find_exceptional_points, phase_diagram  # noqa: E402
+from cdsolve.dynamics.parameter_paths import POWER as P1, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, dynamical_matrix_fn, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
 K = 2 * np.pi / LAM

@@ -16,8 +16,8 @@ import numpy as np
 from scipy import constants as sc
 
 import cdsolve as cd
-from cdsolve.models import TwoTweezerModel
-from cdsolve.noise import nonreciprocity_mismatch, recoil_diffusion
+from cdsolve.theory.two_tweezer import TwoTweezerModel
+from cdsolve.dynamics.recoil_noise import nonreciprocity_mismatch, recoil_diffusion
 
 OUT = Path(__file__).parent / "output"
 LAM, W0, RADIUS = 1550e-9, 1e-6, 104e-9

@@ -2,7 +2,7 @@
 """PRL Fig. 3(a) from the full solver: coupling regime over tweezer phase phi and distance kd.
 
 Geometry: two tweezers, 1550 nm, waist 1 um, 0.1 W each, 104 nm silica (real Clausius-Mossotti alpha,
-2200 kg/m^3), polarization perpendicular to the separation (``cdsolve.phases.two_tweezer_scene``),
+2200 kg/m^3), polarization perpendicular to the separation (``cdsolve.dynamics.parameter_paths.two_tweezer_scene``),
 phi = phi_1 - phi_2 in [0, 2 pi), kd in [20, 20 + 4 pi].
 
 Full solver: ``(g_r, g_a) = linearize(scene, dofs="z").pair_rates(0, 1, "z")`` (z-z couplings of the
@@ -40,9 +40,9 @@ from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 import cdsolve  # noqa: E402
-from cdsolve.linearize import linearize  # noqa: E402
-from cdsolve.models import REGIMES, TwoTweezerModel, classify_regime, coupling_settings  # noqa: E402
-from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
+from cdsolve.dynamics.linear_model import linearize  # noqa: E402
+from cdsolve.theory.two_tweezer import REGIMES, TwoTweezerModel, classify_regime, coupling_settings  # noqa: E402
+from cdsolve.dynamics.parameter_paths import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
 K = 2 * np.pi / LAM

@@ -19,7 +19,7 @@ import miepython  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cdsolve as cd  # noqa: E402
-from cdsolve.conventions import EPS0  # noqa: E402
+from cdsolve.optics.conventions import EPS0  # noqa: E402
 
 OUT = Path(__file__).parent / "output"
 N_SI, LAM = 5.1 + 0.2j, 420e-9

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Non-Hermitian skin effect and long-range lattice sums of optically bound chains (cdsolve.chains).
+"""Non-Hermitian skin effect and long-range lattice sums of optically bound chains (cdsolve.theory.chains).
 
 Reference chain: Hatano-Nelson (textbook open spectrum 2 sqrt(tL tR) cos(m pi/(N+1)), localization
 length 1/ln sqrt(tR/tL), winding -+1, end-to-end gain ratio (tR/tL)^(N-1)).
@@ -37,13 +37,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.linalg  # noqa: E402
 
-from cdsolve import chains as ch  # noqa: E402
-from cdsolve.beams import GaussianTweezer  # noqa: E402
-from cdsolve.linearize import linearize  # noqa: E402
-from cdsolve.materials import Medium  # noqa: E402
-from cdsolve.models import TwoTweezerModel  # noqa: E402
-from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM  # noqa: E402
-from cdsolve.scene import Scene  # noqa: E402
+from cdsolve.theory import chains as ch  # noqa: E402
+from cdsolve.optics.beams import GaussianTweezer  # noqa: E402
+from cdsolve.dynamics.linear_model import linearize  # noqa: E402
+from cdsolve.optics.materials import Medium  # noqa: E402
+from cdsolve.theory.two_tweezer import TwoTweezerModel  # noqa: E402
+from cdsolve.dynamics.parameter_paths import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM  # noqa: E402
+from cdsolve.scattering.scene import Scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
 K = 2 * np.pi / LAM

@@ -38,7 +38,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from cdsolve.sympathetic import (  # noqa: E402
+from cdsolve.theory.sympathetic_cooling import (  # noqa: E402
     SympatheticCoolingParams,
     analytic_steady_state,
     gaussian_steady_state,

@@ -2,7 +2,7 @@
 """Full coupled-dipole solver vs the closed-form far-field two-tweezer model: couplings C_12, C_21 vs kd.
 
 Geometry: 1550 nm, waist 1 um, 0.1 W per tweezer, 104 nm silica (real Clausius-Mossotti alpha,
-2200 kg/m^3), polarization perpendicular to the separation (``cdsolve.phases.two_tweezer_scene``).
+2200 kg/m^3), polarization perpendicular to the separation (``cdsolve.dynamics.parameter_paths.two_tweezer_scene``).
 For the PRL special settings (reciprocal phi = 0, kd = 2 pi n; unidirectional phi = pi/4,
 kd = 2 pi n + pi/4; antireciprocal phi = pi/2, kd = 2 pi n + pi/2) and n = 2 ... 32 (kd ~ 13 ... 200)
 the script computes C_jj' = -K_jj' from ``linearize(scene, dofs="z")`` and compares with
@@ -38,9 +38,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import cdsolve  # noqa: E402
-from cdsolve.linearize import linearize  # noqa: E402
-from cdsolve.models import TwoTweezerModel, coupling_settings  # noqa: E402
-from cdsolve.phases import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
+from cdsolve.dynamics.linear_model import linearize  # noqa: E402
+from cdsolve.theory.two_tweezer import TwoTweezerModel, coupling_settings  # noqa: E402
+from cdsolve.dynamics.parameter_paths import POWER, WAIST as W0, WAVELENGTH as LAM, SILICA_104NM, two_tweezer_scene  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "output"
 K = 2 * np.pi / LAM

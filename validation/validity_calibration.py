@@ -1,11 +1,11 @@
-"""Calibrate and check the dipole-validity estimate of ``cdsolve.validity`` against exact GMMT data.
+"""Calibrate and check the dipole-validity estimate of ``cdsolve.scattering.validity`` against exact GMMT data.
 
 Reads the stored multi-sphere Mie (MiePy GMMT) references in ``validation/reference_data/`` (provenance
 inside each JSON), measures the dipole model's force error per configuration (``total_err`` of
-``cdsolve.reference.compare_with_reference``), refits the two pair constants ``C, gamma`` by minimizing the
+``cdsolve.workflow.gmmt_reference.compare_with_reference``), refits the two pair constants ``C, gamma`` by minimizing the
 largest ``|log(estimate/measured)|`` over all *pair* configurations, and checks:
 
-* the refit reproduces ``cdsolve.validity.PAIR_CALIBRATION`` (the constants shipped in the module);
+* the refit reproduces ``cdsolve.scattering.validity.PAIR_CALIBRATION`` (the constants shipped in the module);
 * every pair configuration's estimate is within a factor 2 of the measured error;
 * the silicon trimer (not used in the fit) stays within a factor 6 (out-of-sample; measured ~4.8);
 * the single-particle part equals the exact radiation-pressure error of the stored single-sphere series;
@@ -31,9 +31,9 @@ import numpy as np  # noqa: E402
 from scipy.optimize import minimize  # noqa: E402
 
 import cdsolve as cd  # noqa: E402
-from cdsolve.materials import silicon  # noqa: E402
-from cdsolve.reference import compare_with_reference, load_reference  # noqa: E402
-from cdsolve.validity import PAIR_CALIBRATION, DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
+from cdsolve.optics.materials import silicon  # noqa: E402
+from cdsolve.workflow.gmmt_reference import compare_with_reference, load_reference  # noqa: E402
+from cdsolve.scattering.validity import PAIR_CALIBRATION, DipoleValidityWarning, check_dipole_validity, dipole_validity  # noqa: E402
 
 HERE = Path(__file__).parent
 DATA = HERE / "reference_data"
@@ -148,7 +148,7 @@ def main() -> int:
     ax.loglog(lim, 2 * lim, "k:", lw=1)
     ax.loglog(lim, lim / 2, "k:", lw=1)
     ax.set_xlabel("measured dipole force error vs GMMT")
-    ax.set_ylabel("estimated (cdsolve.validity)")
+    ax.set_ylabel("estimated (cdsolve.scattering.validity)")
     ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(OUT / "validity_calibration.png", dpi=110)

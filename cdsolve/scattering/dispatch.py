@@ -1,0 +1,71 @@
+"""The public solve: checks the dipole model's validity once, then one coherent solve or one per group.
+
+:func:`solve` is the only function that knows both kinds of solution: a coherent
+:class:`~cdsolve.scattering.solver.Solution` (:func:`~cdsolve.scattering.solver.solve_coherent`) and an
+:class:`~cdsolve.scattering.coherence.IncoherentSolution` (mutually incoherent beam groups,
+:func:`~cdsolve.scattering.coherence.solve_incoherent`). Both expose the same observables and
+``coherent_parts``, so nothing downstream has to ask which one it holds.
+"""
+
+from __future__ import annotations
+
+from ..optics.beams import IncoherentBeams
+from .coherence import IncoherentSolution, solve_incoherent
+from .scene import Scene
+from .solver import Solution, SolveMethod, solve_coherent
+from .validity import check_dipole_validity
+
+__all__ = ["solve"]
+
+
+def solve(
+    scene: Scene,
+    *,
+    method: SolveMethod = "auto",
+    orders: int | None = None,
+    rtol: float = 1e-10,
+    maxiter: int = 500,
+    check_validity: bool = True,
+) -> Solution | IncoherentSolution:
+    """Solve the coupled electric + magnetic dipole equations of ``scene``.
+
+    Parameters
+    ----------
+    scene : Scene
+    method : {"auto", "direct", "iterative"}
+        See :mod:`cdsolve.scattering.solver`.
+    orders : int, optional
+        Number of scattering events instead of the self-consistent solution (0 = no coupling,
+        1 = single scattering).
+    rtol : float
+        Relative residual target of the iterative solver.
+    maxiter : int
+        GMRES iteration cap (restart 60) before falling back to the direct solve.
+    check_validity : bool
+        Warn (:class:`cdsolve.scattering.validity.DipoleValidityWarning`, with the estimated error) when a
+        particle's size or a gap leaves the range where the dipole model is accurate.
+
+    Returns
+    -------
+    Solution
+        Or, when the illumination is :class:`cdsolve.optics.beams.IncoherentBeams`, an
+        :class:`cdsolve.scattering.coherence.IncoherentSolution` (one solution per coherent group,
+        quadratic observables summed over groups).
+
+    Examples
+    --------
+    >>> import cdsolve as cd
+    >>> scene = cd.Scene(positions=[[0, 0, 0], [0, 0, 600e-9]], particles=cd.Sphere(radius=50e-9, index=1.45),
+    ...                  illumination=cd.PlaneWave(wavelength=1064e-9, intensity=1e9))
+    >>> sol = cd.solve(scene)
+    >>> sol.p.shape, sol.info["residual"] < 1e-12
+    ((2, 3), True)
+    """
+    if not isinstance(scene, Scene):
+        raise TypeError(f"scene must be a cdsolve.Scene, got {type(scene).__name__}")
+    options = dict(method=method, orders=orders, rtol=rtol, maxiter=maxiter)
+    if check_validity:
+        check_dipole_validity(scene, stacklevel=2)  # the warning points at the caller's solve() line
+    if isinstance(scene.illumination, IncoherentBeams):
+        return solve_incoherent(scene, check_validity=False, **options)
+    return solve_coherent(scene, **options)
