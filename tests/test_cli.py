@@ -59,7 +59,7 @@ def test_cli_on_every_geometry_agrees_with_api(path, tmp_path):
     if "own_tweezer_forces_N" in summary:  # oracle: cdsolve.decompose_forces on the same scene
         dec = cd.decompose_forces(scene, **opts)
         assert_array_equal(summary["own_tweezer_forces_N"], dec.own_tweezer)
-        assert np.allclose(summary["binding_forces_N"], dec.binding, rtol=1e-12, atol=1e-12 * np.abs(dec.total).max())
+        assert np.allclose(summary["array_forces_N"], dec.array, rtol=1e-12, atol=1e-12 * np.abs(dec.total).max())
 
 
 def test_cli_without_config_runs_bundled_example(tmp_path):

@@ -118,7 +118,7 @@ def test_decomposition_parts(incoherent):
             expect = sum(cd.solve(cd.Scene(positions=scene.positions[i], particles=scene.particles[i],
                                            illumination=tws[t])).forces()[0] for t in range(3) if t != i)
             np.testing.assert_allclose(dec.other_beams[i], expect, rtol=0, atol=1e-12 * np.abs(dec.total).max())
-    assert np.abs(dec.binding).max() > 1e-3 * np.abs(dec.own_tweezer).max()  # the split is not trivial
+    assert np.abs(dec.array).max() > 1e-3 * np.abs(dec.own_tweezer).max()  # the split is not trivial
 
 
 def test_own_tweezer_assignment_errors():

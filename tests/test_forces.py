@@ -117,7 +117,7 @@ def test_scattered_power_closed_form_vs_quadrature(rng, lossless_cluster):
 
 def test_total_force_equals_momentum_removed_from_beam(rng, lossless_cluster):
     """Momentum conservation: sum_j F_j = (P_ext k^ - integral of dP_sca/dOmega n dOmega)/c_m
-    (plane wave, far-field quadrature). Checks every force term, including all binding forces."""
+    (plane wave, far-field quadrature). Checks every force term, including all interaction forces."""
     scene = _random_cluster(rng, 5, 1.8 + 0.4j, beam=lossless_cluster.illumination)
     sol = cd.solve(scene)
     _, momentum_flux = _quadrature_far_field(sol)
@@ -126,7 +126,7 @@ def test_total_force_equals_momentum_removed_from_beam(rng, lossless_cluster):
     expected = (sol.cross_sections()["P_ext"] * kdir - momentum_flux) / c_m
     F = sol.forces()
     assert_allclose(F.sum(axis=0), expected, rtol=0, atol=1e-9 * np.abs(expected).max())
-    # and binding forces are not small here: they carry >1 % of the total
+    # and interaction forces are not small here: they carry >1 % of the total
     assert np.abs(sol.interaction_forces()).max() > 1e-2 * np.abs(F).max()
 
 

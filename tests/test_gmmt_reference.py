@@ -33,7 +33,7 @@ def test_silicon_pair_total_forces(silicon):
 
 
 def test_silicon_pair_interaction_forces(silicon):
-    """Interaction (binding) forces within 8 % of each sphere's largest binding component over the sweep
+    """Interaction (binding) forces within 8 % of each sphere's largest interaction component over the sweep
     (measured 5.4 %)."""
     assert silicon["interaction_err"].max() < 0.08
 
@@ -46,7 +46,7 @@ def test_silica_pair_total_forces(silica):
 
 
 def test_silica_pair_binding_along_axis(silica):
-    """Binding component along the pair axis within 0.3 % of its largest value over the sweep
+    """Interaction component along the pair axis within 0.3 % of its largest value over the sweep
     (measured 0.19 % for polarization along the axis, 0.012 % perpendicular)."""
     for res in silica:
         assert res["axis_err"].max() < 0.003, res["name"]

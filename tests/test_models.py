@@ -351,9 +351,9 @@ def test_constant_binding_force_matches_direct_derivation():
     d = kd / K
     e0 = [np.sqrt(2 * (2 * 0.1 / (np.pi * W0**2)) / (sc.c * sc.epsilon_0))] * 2
     f = [_binding_force_z(j, 0, 0, d, e0, (phi, 0.0), ALPHA) for j in (0, 1)]
-    # the direct force of a real alpha has no radiation pressure: it is the binding force only
-    assert_allclose(f, m.binding_forces, rtol=3 / kd)
-    rad = m.constant_forces - m.binding_forces
+    # the direct force of a real alpha has no radiation pressure: it is the interaction force only
+    assert_allclose(f, m.interaction_forces, rtol=3 / kd)
+    rad = m.constant_forces - m.interaction_forces
     zr = K * W0**2 / 2
     expect = (K - 1 / zr) * K**3 * ALPHA**2 * e0[0] ** 2 / (12 * np.pi * sc.epsilon_0)  # PRA eq. (85), first term
     assert_allclose(rad, [expect, expect], rtol=1e-12)
@@ -387,7 +387,7 @@ def test_coupling_matches_cdsolve_solver():
         c12 = (fz(0, h)[0] - fz(0, -h)[0]) / (2 * h)
         c21 = (fz(h, 0)[1] - fz(-h, 0)[1]) / (2 * h)
         assert_allclose([c12, c21], m.couplings, rtol=tol)
-        assert_allclose(fz(0, 0), m.binding_forces, rtol=tol)
+        assert_allclose(fz(0, 0), m.interaction_forces, rtol=tol)
 
 
 # --------------------------------------------------------------------------- scalings and constants

@@ -48,7 +48,7 @@ def main() -> int:
             lines.append(("interaction forces (of largest component)", entry["max_interaction_err"], tol_int))
         if tol_axis is not None:
             entry["max_axis_err"] = float(res["axis_err"].max())
-            lines.append(("binding along the pair axis (of sweep max)", entry["max_axis_err"], tol_axis))
+            lines.append(("interaction force along the pair axis (of sweep max)", entry["max_axis_err"], tol_axis))
         for label, err, tol in lines:
             passed = err < tol
             ok &= passed
@@ -59,7 +59,7 @@ def main() -> int:
         for q, style in ((0, "-"), (1, "--")):
             ax.plot(L, res["interaction_ref"][:, q, axis] * 1e21, "k" + style, lw=1.5, label=f"GMMT sphere {q}")
             ax.plot(L, res["interaction"][:, q, axis] * 1e21, "C3" + style, lw=1, label=f"cdsolve sphere {q}")
-        ax.set_title(f"{key}: binding force along {'xyz'[axis]}", fontsize=9)
+        ax.set_title(f"{key}: interaction force along {'xyz'[axis]}", fontsize=9)
         ax.set_xlabel("centre distance L [nm]")
         ax.set_ylabel("f [zN] at 1 V/m")
         ax.legend(fontsize=7)
@@ -67,7 +67,7 @@ def main() -> int:
         ax.semilogy(L, res["total_err"], label="total force")
         ax.semilogy(L, res["interaction_err"], label="interaction (of largest comp.)")
         if "axis_err" in res:
-            ax.semilogy(L, res["axis_err"], label="binding along axis (of sweep max)")
+            ax.semilogy(L, res["axis_err"], label="interaction along axis (of sweep max)")
         ax.set_xlabel("centre distance L [nm]")
         ax.set_ylabel("relative error vs GMMT")
         ax.legend(fontsize=7)

@@ -40,8 +40,8 @@ from typing import Sequence
 
 import numpy as np
 
-from cdsolve.optics.conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
-from cdsolve.optics.green import LEVI_CIVITA
+from .conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
+from .green import LEVI_CIVITA
 from ._checks import real_number
 
 __all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "IncoherentBeams", "as_illumination", "beam_frame",

@@ -846,7 +846,7 @@ def casimir_pair_energy(r, particle_a, particle_b=None, *, temperature: float, n
 class CasimirPolder:
     """Include Casimir-Polder forces with the optical ones: ``Scene(..., casimir=CasimirPolder(300.0))``.
 
-    Then :meth:`cdsolve.Solution.forces` (and the binding forces ``F - F_iso``: an isolated particle
+    Then :meth:`cdsolve.Solution.forces` (and the interaction forces ``F - F_iso``: an isolated particle
     feels none), :func:`cdsolve.force_jacobian`, :func:`cdsolve.dynamics.linear_model`, :func:`cdsolve.equilibrium`
     and :mod:`cdsolve.dynamics.batch_scenes` sweeps include them. The particles' ``material`` must continue to imaginary
     frequencies (Drude-Lorentz, or a real constant index).

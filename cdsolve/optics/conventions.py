@@ -44,6 +44,16 @@ Time-averaged force on a particle (electric + magnetic + e-m interference)
     ``F_a = 1/2 Re[p_i^* d_a E_i] + mu0/2 Re[m_i^* d_a H_i]
     - k^4/(12 pi eps0 eps_m c_m) Re[p x m^*]_a``,
     derivatives acting on the local field only.
+
+Names of force quantities (one meaning per name, in the API, ``summary.json``, result files and plots)
+    *isolated force* ``F_iso``: the force on the same particle, in the same beams, with no other
+    particle present (``Solution.isolated_forces``, ``isolated_forces_N``).
+    *interaction force* ``F - F_iso``: what the light scattered by the other particles adds -- optical
+    binding proper (``Solution.interaction_forces``, ``interaction_forces_N``, plots "interaction force").
+    *own-tweezer force* ``F_own``: the particle alone in its own tweezer alone (``own_tweezer_forces_N``).
+    *array force* ``F - F_own``: what the rest of the array adds -- the other tweezers' light plus the
+    interaction force (``ForceDecomposition.array``, ``array_forces_N``).
+    "Optical binding" names the phenomenon; no quantity is called "binding force".
 """
 
 from __future__ import annotations

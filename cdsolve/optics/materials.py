@@ -21,7 +21,7 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
-from cdsolve.optics.conventions import C0, wavenumber as _wavenumber
+from .conventions import C0, wavenumber as _wavenumber
 
 #: lazy handle on the shipped tables (``cdsolve/data``); files are read only when a loader is called
 _DATA = resources.files("cdsolve").joinpath("data")

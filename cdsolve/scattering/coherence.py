@@ -122,7 +122,7 @@ class IncoherentSolution:
         return self._sum(lambda s: isolated_forces(s.scene))
 
     def interaction_forces(self) -> np.ndarray:
-        """Optical-binding force ``F - F_iso`` (N, 3) float [N]: the sum of each group's binding force."""
+        """Interaction (optical-binding) force ``F - F_iso`` (N, 3) float [N]: the sum of each group's interaction force."""
         return self.forces() - self.isolated_forces()
 
     def force_components(self) -> dict:

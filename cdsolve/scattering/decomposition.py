@@ -1,4 +1,4 @@
-"""Force decomposition: own tweezer, binding, and who-pushes-whom at single scattering.
+"""Force decomposition: own tweezer, rest of the array, and who-pushes-whom at single scattering.
 
 Definitions (per particle i; all forces time-averaged, summed over incoherent groups, see
 :mod:`cdsolve.scattering.coherence`):
@@ -11,11 +11,11 @@ Definitions (per particle i; all forces time-averaged, summed over incoherent gr
     ``ambiguity * wavelength`` of the nearest.
 ``own_tweezer`` force
     Force on the particle isolated (no other particles) in its own tweezer alone (no other beams).
-``binding``
-    ``total - own_tweezer``: everything else. It splits into ``other_beams = isolated - own_tweezer``
+``array`` (the *array force*)
+    ``total - own_tweezer``: everything the rest of the array adds to the own-tweezer force. It splits into ``other_beams = isolated - own_tweezer``
     (light of the other beams at the particle, including its interference with the own tweezer
     inside a coherent group) and ``interaction = total - isolated`` (light scattered by the other
-    particles: optical binding proper).
+    particles: optical binding proper; the *interaction force*, :meth:`cdsolve.Solution.interaction_forces`).
 
 Pairwise contributions at single-scattering order (``orders=1`` of :func:`cdsolve.solve`). There
 the local field of i is ``u_i = u_inc,i + sum_j s_ij`` with ``s_ij`` the field of j's *incident-order*
@@ -128,8 +128,9 @@ class ForceDecomposition:
 
     Attributes
     ----------
-    total, isolated, interaction, own_tweezer, binding, other_beams : (N, 3) float [N]
-        ``binding = total - own_tweezer = other_beams + interaction``.
+    total, isolated, interaction, own_tweezer, array, other_beams : (N, 3) float [N]
+        ``interaction = total - isolated`` (the interaction force),
+        ``array = total - own_tweezer = other_beams + interaction`` (the array force).
     own_beam : (N,) int
         Index of each particle's own tweezer in ``beams``.
     beams : tuple of Beam
@@ -144,7 +145,8 @@ class ForceDecomposition:
     beams: tuple
 
     @property
-    def binding(self) -> np.ndarray:
+    def array(self) -> np.ndarray:
+        """Array force ``total - own_tweezer`` (N, 3) [N]: other beams + interaction."""
         return self.total - self.own_tweezer
 
     @property
@@ -153,7 +155,7 @@ class ForceDecomposition:
 
 
 def decompose_forces(scene: Scene, own=None, *, ambiguity: float = 1e-3, **solve_options) -> ForceDecomposition:
-    """Total, own-tweezer, binding (other beams + interaction) forces of every particle.
+    """Total, own-tweezer, array (other beams + interaction) forces of every particle.
 
     Parameters
     ----------

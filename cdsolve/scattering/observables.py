@@ -97,7 +97,7 @@ def isolated_forces(scene: Scene) -> np.ndarray:
 
 
 def interaction_forces(sol) -> np.ndarray:
-    """Optical-binding force ``F - F_iso`` (N, 3) [N]."""
+    """Interaction (optical-binding) force ``F - F_iso`` (N, 3) [N]."""
     return sol.forces() - isolated_forces(sol.scene)  # incl. Casimir-Polder forces if the scene has them
 
 

@@ -265,7 +265,7 @@ class Solution:
         return isolated_forces(self.scene)
 
     def interaction_forces(self) -> np.ndarray:
-        """Optical-binding (interaction) force ``F - F_iso``, (N, 3) float [N]."""
+        """Interaction (optical-binding) force ``F - F_iso``, (N, 3) float [N]."""
         return self.forces() - self.isolated_forces()
 
     def force_components(self) -> dict:

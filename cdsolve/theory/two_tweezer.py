@@ -145,7 +145,7 @@ Text-extracted equations are garbled; every formula above was rederived:
 
 Cross-checks (``tests/test_models.py``): a point-dipole derivation written independently in the
 test (own tweezer field, full Green tensor, finite differences) and the full cdsolve
-coupled-dipole solver both reproduce ``C_12, C_21`` and the binding forces to ``O(1/(kd))``
+coupled-dipole solver both reproduce ``C_12, C_21`` and the interaction forces to ``O(1/(kd))``
 (0.1 % at ``kd = 252``), also for a complex alpha (where ignoring ``arg alpha`` would be off by
 16 %); the Gouy factor ``(kappa/k)^2 = 0.77`` at ``w0 = 1 um``, 1550 nm is thereby confirmed.
 
@@ -181,7 +181,7 @@ from typing import Sequence
 
 import numpy as np
 
-from cdsolve.optics.conventions import EPS0, HBAR, amplitude_from_intensity, wavenumber
+from ..optics.conventions import EPS0, HBAR, amplitude_from_intensity, wavenumber
 from ..optics._checks import real_number
 
 __all__ = [
@@ -589,19 +589,20 @@ class TwoTweezerModel:
     def constant_forces(self) -> np.ndarray:
         """Axial forces ``(F_1, F_2)`` [N] on the particles at the foci (M6, PRA eq. 85).
 
-        Local radiation pressure ``kappa E_j^2 Im_ext(alpha_j) / 2`` plus the binding force
+        Local radiation pressure ``kappa E_j^2 Im_ext(alpha_j) / 2`` plus the interaction force
         ``(C/kappa) sin(psi -+ phi)`` (upper sign for particle 1).
         """
         e = self.field_amplitudes
         k, kap, eps = self.k, self.kappa, self._eps
         im_ext = np.array([max(a.imag, k**3 * abs(a) ** 2 / (6.0 * np.pi * eps)) for a in self.polarizability])
-        psi, phi = self.interference_phase, self.relative_phase
-        binding = self.coupling_constant / kap * np.array([np.sin(psi - phi), np.sin(psi + phi)])
-        return 0.5 * kap * e**2 * im_ext + binding
+        return 0.5 * kap * e**2 * im_ext + self.interaction_forces
 
     @property
-    def binding_forces(self) -> np.ndarray:
-        """Binding part ``(C/kappa) (sin(psi - phi), sin(psi + phi))`` [N] of :attr:`constant_forces`."""
+    def interaction_forces(self) -> np.ndarray:
+        """Interaction part ``(C/kappa) (sin(psi - phi), sin(psi + phi))`` [N] of :attr:`constant_forces`.
+
+        The far-field limit of :meth:`cdsolve.Solution.interaction_forces` (``F - F_iso``) along ``z``.
+        """
         psi, phi = self.interference_phase, self.relative_phase
         return self.coupling_constant / self.kappa * np.array([np.sin(psi - phi), np.sin(psi + phi)])
 

@@ -78,8 +78,8 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ec
 
         own_beam, F_own = own_tweezer_forces(scene)
         summary["own_tweezer_forces_N"] = F_own.tolist()
-        summary["binding_forces_N"] = (F - F_own).tolist()
-        summary["units"]["binding_forces_N"] = "N: total - own tweezer alone (other beams + interaction)"
+        summary["array_forces_N"] = (F - F_own).tolist()
+        summary["units"]["array_forces_N"] = "N: array force = total - own tweezer alone (other beams + interaction)"
     except ValueError as e:
         summary["force_decomposition"] = f"skipped: {e}"
     arrays = {"positions": scene.positions, "forces": F, "isolated_forces": F_iso, "interaction_forces": f_int}

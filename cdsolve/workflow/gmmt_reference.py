@@ -13,6 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..optics.beams import PlaneWave
+from ..optics.materials import Medium
+from ..optics.polarizability import Sphere
+from ..scattering.dispatch import solve
+from ..scattering.scene import Scene
+
 __all__ = ["load_reference", "compare_with_reference"]
 
 
@@ -35,26 +41,24 @@ def compare_with_reference(data: dict, orders: int | None = None) -> list[dict]:
       reference force component of that configuration (a sphere whose force nearly cancels is
       measured against the force scale of the configuration, not against its own near-zero value);
     * ``interaction_err`` (C,): per sphere ``max |f - f_ref|`` divided by that sphere's largest
-      reference binding component over the whole sweep, maximized over spheres;
-    * ``axis_err`` (C,): the error of the binding component along the pair axis divided by the largest
+      reference interaction component over the whole sweep, maximized over spheres;
+    * ``axis_err`` (C,): the error of the interaction component along the pair axis divided by the largest
       ``|f_ref|`` along the axis over the whole sweep (pair datasets).
     """
-    import cdsolve as cd
-
     sp = data["spheres"]
-    sphere = cd.Sphere(radius=sp["radius"], index=complex(sp["index_re"], sp["index_im"]))
-    medium = cd.Medium(index=data["medium_index"])
+    sphere = Sphere(radius=sp["radius"], index=complex(sp["index_re"], sp["index_im"]))
+    medium = Medium(index=data["medium_index"])
     out = []
     for ds in data["datasets"]:
         b = ds["beam"]
         pol = np.array(b["polarization_re"]) + 1j * np.array(b["polarization_im"])
-        beam = cd.PlaneWave(wavelength=data["wavelength"], direction=b["direction"], polarization=pol,
+        beam = PlaneWave(wavelength=data["wavelength"], direction=b["direction"], polarization=pol,
                             amplitude=b["amplitude"], phase=b.get("phase", 0.0))
         F_ref = np.array(ds["forces_total"])
         f_ref = F_ref - np.array(ds["forces_isolated"])
         F, f = [], []
         for pos in ds["positions"]:
-            sol = cd.solve(cd.Scene(positions=pos, particles=sphere, illumination=beam, medium=medium), orders=orders)
+            sol = solve(Scene(positions=pos, particles=sphere, illumination=beam, medium=medium), orders=orders)
             Fi = sol.forces()
             F.append(Fi)
             f.append(Fi - sol.isolated_forces())

@@ -15,7 +15,7 @@ def _figure(**kw):
 
 
 def plot_forces(scene, forces, interaction_forces, path) -> None:
-    """Geometry in the plane of largest extent with total (grey) and binding (red) force arrows.
+    """Geometry in the plane of largest extent with total (grey) and interaction (red) force arrows.
 
     Parameters
     ----------
@@ -33,7 +33,7 @@ def plot_forces(scene, forces, interaction_forces, path) -> None:
     fig, axes = _figure(ncols=2, figsize=(11, 4.6))
     extent = max(float(np.ptp(pos[:, [ax_i, ax_j]])), 1.0)
     for ax, F, color, label in ((axes[0], forces, "0.35", "total force"),
-                                (axes[1], interaction_forces, "tab:red", "binding force F - F_iso")):
+                                (axes[1], interaction_forces, "tab:red", "interaction force F - F_iso")):
         F = np.asarray(F)
         ax.scatter(pos[:, ax_i], pos[:, ax_j], s=60, c="tab:blue", zorder=3)
         mag = np.abs(F[:, [ax_i, ax_j]]).max()
@@ -65,7 +65,7 @@ def plot_linear_model(lin, path) -> None:
 
     fig, axes = _figure(ncols=3, figsize=(14, 4.2))
     # couplings between particles are orders of magnitude below the trap stiffness: mask each
-    # particle's own block (trap + self terms) so the binding couplings are visible
+    # particle's own block (trap + self terms) so the interaction couplings are visible
     owner = np.asarray(lin.dofs) // 3
     own = owner[:, None] == owner[None, :]
     lim = np.abs(np.where(own, 0.0, lin.stiffness)).max() or 1.0
@@ -93,9 +93,9 @@ def plot_linear_model(lin, path) -> None:
 def plot_sweep(ds, path) -> None:
     """Overview of a sweep Dataset (:func:`cdsolve.workflow.sweep.sweep`).
 
-    One sweep dimension: binding forces of every particle (all components that vary) and, when
+    One sweep dimension: interaction forces of every particle (all components that vary) and, when
     present, the growth rates ``Im omega`` of the modes against the parameter. Two or more: maps of
-    the binding force component on particle 0 that varies most over the first two dimensions (the
+    the interaction force component on particle 0 that varies most over the first two dimensions (the
     other dimensions at their first value).
     """
     dims = [d for d in ds["interaction_forces"].dims if d not in ("particle", "component")]
@@ -113,7 +113,7 @@ def plot_sweep(ds, path) -> None:
                 if np.ptp(y) > 1e-6 * max(np.abs(f.values).max(), 1e-300):
                     ax.plot(x, y * 1e15, label=f"particle {p}, {c}")
         ax.set_xlabel(f"{d} [{units[d]}]")
-        ax.set_ylabel("binding force F - F_iso [fN]")
+        ax.set_ylabel("interaction force F - F_iso [fN]")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
         if has_modes:
@@ -136,7 +136,7 @@ def plot_sweep(ds, path) -> None:
         x0, x1 = ds[d0].values, ds[d1].values
         mesh = ax.pcolormesh(x0, x1, z, shading="auto", cmap="RdBu_r",
                              vmin=-np.abs(z).max(), vmax=np.abs(z).max())
-        fig.colorbar(mesh, ax=ax, label=f"binding force on particle 0, {comp} [fN]")
+        fig.colorbar(mesh, ax=ax, label=f"interaction force on particle 0, {comp} [fN]")
         ax.set_xlabel(f"{d0} [{units[d0]}]")
         ax.set_ylabel(f"{d1} [{units[d1]}]")
     fig.suptitle(ds.attrs.get("title", "cdsolve sweep"))
