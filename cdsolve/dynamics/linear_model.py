@@ -8,12 +8,14 @@ pair coupling rates of Rudolph et al. (PRL eq. 6, 11): with ``C_ij = dF_i/dr_j =
 chosen axis and the rotating-wave rate ``C/(2 m omega)``,
 ``g_r + g_a = C_ij/(2 m omega)``, ``g_r - g_a = C_ji/(2 m omega)``.
 
-``equilibrium(scene, dofs=...)`` finds where the forces vanish near the given positions by Newton
-iteration with the analytic Jacobian (radiation pressure and binding push particles off the foci).
+``linearize(..., at="equilibrium")`` first moves the chosen dofs to where the forces vanish
+(:func:`cdsolve.dynamics.equilibrium.equilibrium`: radiation pressure and the interaction forces push
+the particles off the foci).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,92 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from .equilibrium import EquilibriumResult, dof_labels, equilibrium
 from .jacobian import force_jacobian, select_dofs
+from .modes import drift_matrix, eigenmodes, mechanical_frequencies
 from ..scattering.scene import Scene
 from ..scattering.dispatch import solve
 
 __all__ = ["LinearModel", "linearize", "equilibrium", "EquilibriumResult"]
 
-_AXIS_NAMES = "xyz"
-
-
-@dataclass(frozen=True, eq=False)
-class EquilibriumResult:
-    """Outcome of :func:`equilibrium`.
-
-    Attributes
-    ----------
-    scene : Scene               the scene with particles at the equilibrium
-    displacements : (N, 3) float [m]   equilibrium minus starting positions
-    forces : (N, 3) float [N]   residual forces at the equilibrium (non-solved dofs keep theirs)
-    iterations : int
-    converged : bool
-    stable : bool               all eigenvalues of the dynamical matrix real and positive
-    jacobian : (n, n) float [N/m]
-    """
-
-    scene: Scene
-    displacements: np.ndarray
-    forces: np.ndarray
-    iterations: int
-    converged: bool
-    stable: bool
-    jacobian: np.ndarray
-
-
-def _dynamical_stability(K: np.ndarray, masses: np.ndarray) -> bool:
-    lam = np.linalg.eigvals(K / masses[:, None])
-    scale = np.abs(lam).max()
-    return bool(np.all(np.abs(lam.imag) <= 1e-9 * scale) and np.all(lam.real > 0))
-
-
-def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1e-15, maxiter: int = 50,
-                method: str = "auto") -> EquilibriumResult:
-    """Newton iteration ``r <- r - J^-1 F`` on the chosen degrees of freedom.
-
-    Parameters
-    ----------
-    scene : Scene
-        Starting positions (typically the tweezer foci).
-    dofs : None, str or indices
-        Coordinates that move (see :func:`cdsolve.dynamics.jacobian.select_dofs`); the others stay fixed.
-    ftol : float
-        Stop when the largest force on the moving dofs is below ``ftol`` times the largest
-        (stiffness x 1 nm) force scale, i.e. relative to the trap forces.
-    xtol : float [m]
-        Or when the Newton step is shorter than this.
-    maxiter : int
-
-    Returns
-    -------
-    EquilibriumResult (``converged=False`` with the last iterate if Newton did not converge,
-    e.g. when there is no trap along a chosen dof).
-    """
-    sel = select_dofs(scene.n_particles, dofs)
-    start = scene.positions.copy()
-    current = scene
-    converged = False
-    for it in range(1, maxiter + 1):
-        sol = solve(current, method=method)
-        F = sol.forces().ravel()[sel]
-        J = force_jacobian(sol, dofs=sel)
-        scale = np.abs(J).max() * 1e-9
-        step = -np.linalg.solve(J, F)
-        if np.abs(F).max() <= ftol * scale:
-            converged = True
-            break
-        pos = current.positions.ravel().copy()
-        pos[sel] += step
-        current = current.with_positions(pos.reshape(-1, 3))
-        if np.abs(step).max() < xtol:
-            sol = solve(current, method=method)
-            F = sol.forces().ravel()[sel]
-            J = force_jacobian(sol, dofs=sel)
-            converged = True
-            break
-    masses = _dof_masses(current, sel, required=False)
-    stable = _dynamical_stability(-J, masses if masses is not None else np.ones(len(sel)))
-    return EquilibriumResult(current, current.positions - start, sol.forces(), it, converged, stable, J)
 
 
 def _dof_masses(scene: Scene, sel: np.ndarray, required: bool = True):
@@ -167,8 +91,6 @@ class LinearModel:
     @property
     def drift_matrix(self) -> np.ndarray:
         """``A`` (2n, 2n) with ``d/dt (x, p) = A (x, p)``: ``x' = p/m``, ``p' = -K x - gamma p``."""
-        from .modes import drift_matrix
-
         return drift_matrix(self.stiffness, self.masses, self.damping if self.damping else None)
 
     @property
@@ -184,10 +106,18 @@ class LinearModel:
         ``-i omega`` (exp(-i omega t): ``Im omega > 0`` grows); ``right``/``left`` (2n, 2n) columns,
         biorthonormal (``left^H right = 1``).
         """
-        from .modes import eigenmodes
-
         m = eigenmodes(self.drift_matrix)
         return 1j * np.asarray(m.eigenvalues), np.asarray(m.right), np.asarray(m.left)
+
+    @functools.cached_property
+    def mechanical_modes(self):
+        """:func:`cdsolve.dynamics.modes.mechanical_frequencies` of ``D`` (with damping): computed once per model.
+
+        ``.frequencies`` as :meth:`mode_frequencies`; ``.modes.right`` the mode shapes (columns; x-space
+        n-vectors undamped, ``(x, v)`` 2n-vectors damped), ``.modes.left`` the biorthogonal partners.
+        """
+        damping = self.damping * np.eye(self.n) if self.damping else None
+        return mechanical_frequencies(self.dynamical_matrix, damping=damping)
 
     def mode_frequencies(self) -> np.ndarray:
         """Normal-mode eigenfrequencies (:func:`cdsolve.dynamics.modes.mechanical_frequencies` of ``D`` with damping).
@@ -195,15 +125,18 @@ class LinearModel:
         Undamped: n values ``omega = sqrt(eig D)`` with ``Re omega >= 0``; damped: the 2n roots of the
         damped system. [rad/s], complex, ``Im omega > 0`` grows.
         """
-        from .modes import mechanical_frequencies
-
-        damping = self.damping * np.eye(self.n) if self.damping else None
-        return np.asarray(mechanical_frequencies(self.dynamical_matrix, damping=damping).frequencies)
+        return np.asarray(self.mechanical_modes.frequencies)
 
     def is_stable(self) -> bool:
-        """True when no mode grows (all ``Im omega <= 0`` within round-off)."""
-        omega = self.eigenmodes()[0]
-        return bool(np.all(omega.imag <= 1e-9 * np.abs(omega).max()))
+        """True when no mode grows (within round-off), from the same eigen-decomposition as :meth:`mode_frequencies`.
+
+        Undamped, each ``omega`` stands for the pair ``+-omega``: stable iff every ``omega`` is real
+        (``|Im omega| <= 1e-9 max|omega|``). Damped: stable iff every ``Im omega <= 1e-9 max|omega|``.
+        """
+        w = self.mode_frequencies()
+        tol = 1e-9 * (np.abs(w).max() if w.size else 0.0)
+        growth = w.imag if self.mechanical_modes.damped else np.abs(w.imag)
+        return bool(np.all(growth <= tol))
 
     def pair_rates(self, i: int, j: int, axis: str = "z") -> tuple[float, float]:
         """Reciprocal and antireciprocal coupling rates ``(g_r, g_a)`` [rad/s] of particles i, j along ``axis``.
@@ -227,21 +160,24 @@ class LinearModel:
     _UNITS = {"stiffness": "N/m", "masses": "kg", "dofs": "index into (x_1, y_1, z_1, x_2, ...)", "forces": "N",
               "positions": "m", "damping": "1/s", "dynamical_matrix": "1/s^2", "drift_matrix": "SI (x in m, p in kg m/s)"}
 
-    def save(self, path: str | Path) -> Path:
-        """Write to ``.npz``, ``.json`` or ``.h5``/``.hdf5`` (needs h5py) with units and provenance."""
+    def save(self, path: str | Path, *, derived: bool = True) -> Path:
+        """Write to ``.npz``, ``.json`` or ``.h5``/``.hdf5`` (needs h5py) with units and provenance.
+
+        ``derived=False`` leaves out the dynamical and drift matrices (they follow from the stiffness and
+        masses: :meth:`load` and these properties rebuild them), which keeps large models small.
+        """
         path = Path(path)
         meta = {"labels": list(self.labels), "damping": float(self.damping), "units": self._UNITS,
                 "provenance": self.provenance, "format": "cdsolve-linear-model/1"}
         arrays = {k: np.asarray(getattr(self, k)) for k in self._ARRAYS if getattr(self, k) is not None}
         suffix = path.suffix.lower()
+        extra = {"dynamical_matrix": self.dynamical_matrix, "drift_matrix": self.drift_matrix} if derived else {}
         if suffix == ".npz":
-            np.savez(path, **arrays, dynamical_matrix=self.dynamical_matrix, drift_matrix=self.drift_matrix,
-                     meta=json.dumps(meta))
+            np.savez(path, **arrays, **extra, meta=json.dumps(meta))
         elif suffix == ".json":
             doc = dict(meta)
             doc.update({k: v.tolist() for k, v in arrays.items()})
-            doc["dynamical_matrix"] = self.dynamical_matrix.tolist()
-            doc["drift_matrix"] = self.drift_matrix.tolist()
+            doc.update({k: v.tolist() for k, v in extra.items()})
             path.write_text(json.dumps(doc, indent=1))
         elif suffix in (".h5", ".hdf5"):
             import h5py
@@ -250,8 +186,8 @@ class LinearModel:
                 for k, v in arrays.items():
                     fh[k] = v
                     fh[k].attrs["unit"] = self._UNITS.get(k, "")
-                fh["dynamical_matrix"] = self.dynamical_matrix
-                fh["drift_matrix"] = self.drift_matrix
+                for k, v in extra.items():
+                    fh[k] = v
                 fh.attrs["meta"] = json.dumps(meta)
         else:
             raise ValueError(f"unknown export format {path.suffix!r} (use .npz, .json, .h5)")
@@ -314,13 +250,13 @@ def linearize(scene: Scene, dofs=None, *, at: str = "positions", damping: float 
     if at == "equilibrium":
         eq = equilibrium(scene, dofs=sel, method=method)
         if not eq.converged:
-            raise RuntimeError(f"no equilibrium found near the given positions after {eq.iterations} Newton steps "
-                               f"(largest residual force {np.abs(eq.forces).max():.3e} N); is every chosen dof trapped?")
-        scene = eq.scene
+            raise RuntimeError(eq.message() + "; is every chosen dof trapped?")
+        scene, sol, J = eq.scene, eq.solution, eq.jacobian
         provenance["equilibrium_displacements_m"] = eq.displacements.tolist()
         provenance["scene"] = scene.describe()
-    sol = solve(scene, method=method)
-    J = force_jacobian(sol, dofs=sel)
+    else:
+        sol = solve(scene, method=method)
+        J = force_jacobian(sol, dofs=sel)
     if masses is None:
         m = _dof_masses(scene, sel)
     else:
@@ -328,6 +264,6 @@ def linearize(scene: Scene, dofs=None, *, at: str = "positions", damping: float 
         if mm.shape != (scene.n_particles,) or np.any(~np.isfinite(mm)) or np.any(mm <= 0):
             raise ValueError(f"masses must be one positive mass or one per particle ({scene.n_particles}), got {masses!r}")
         m = mm[sel // 3]
-    labels = [f"{_AXIS_NAMES[q % 3]}_{q // 3}" for q in sel]
+    labels = dof_labels(sel)
     return LinearModel(stiffness=-J, masses=np.asarray(m, float), dofs=sel, labels=labels, damping=float(damping),
                        forces=sol.forces().ravel()[sel], positions=scene.positions.copy(), provenance=provenance)

@@ -33,6 +33,7 @@ __all__ = [
     "interaction_forces",
     "optical_torques",
     "cross_sections",
+    "absorbed_powers",
     "fields_at",
     "local_field_gradients",
     "dipole_force",
@@ -141,6 +142,25 @@ def _radiated_power(positions, p, m, k, n_medium) -> float:
     return float(0.5 * omega * k**2 * np.real(total))
 
 
+def absorbed_powers(sol) -> np.ndarray:
+    """Time-averaged power absorbed by each particle, (N,) float [W] (the heating of each particle).
+
+    Work done by the local field on the dipole minus the power the dipole radiates:
+    ``P_abs,i = omega/2 [Im(E_i^* . p_i) - k^3 |p_i|^2 / (6 pi eps)] + omega mu0/2 [Im(H_i^* . m_i) - k^3 |m_i|^2 / (6 pi)]``
+    (zero for lossless particles, whose polarizabilities satisfy the optical theorem; tested with the
+    energy balance ``P_ext = P_sca + P_abs`` and against the Mie absorption cross section).
+    """
+    scene = sol.scene
+    k, n = scene.k, scene.n_medium
+    eps = EPS0 * n**2
+    omega = k * C0 / n
+    p, m, E, H = sol.p, sol.m, sol.E_local, sol.H_local
+    return 0.5 * omega * (
+        np.sum(np.imag(E.conj() * p), axis=1) - k**3 / (6 * np.pi * eps) * np.sum(np.abs(p) ** 2, axis=1)
+        + MU0 * np.sum(np.imag(H.conj() * m), axis=1) - MU0 * k**3 / (6 * np.pi) * np.sum(np.abs(m) ** 2, axis=1)
+    )
+
+
 def cross_sections(sol) -> dict:
     """Extinction, scattering and absorption of the whole cluster.
 
@@ -159,11 +179,7 @@ def cross_sections(sol) -> dict:
     Ei, Hi = scene.incident_fields()
     p, m = sol.p, sol.m
     P_ext = 0.5 * omega * (np.sum(np.imag(Ei.conj() * p)) + MU0 * np.sum(np.imag(Hi.conj() * m)))
-    E, H = sol.E_local, sol.H_local
-    P_abs = 0.5 * omega * (
-        np.sum(np.imag(E.conj() * p)) - k**3 / (6 * np.pi * eps) * np.sum(np.abs(p) ** 2)
-        + MU0 * np.sum(np.imag(H.conj() * m)) - MU0 * k**3 / (6 * np.pi) * np.sum(np.abs(m) ** 2)
-    )
+    P_abs = np.sum(absorbed_powers(sol))
     P_sca = _radiated_power(scene.positions, p, m, k, n)
     out = {
         "P_ext": float(P_ext),
