@@ -11,7 +11,9 @@ Newton as the force vanishes:
 
     (K + sigma I) s = F,   r <- r + s,   sigma_(k+1) = sigma_k |F_(k+1)| / |F_k|   ("SER" rule),
 
-starting from ``sigma_0 = max |K_ii|`` (a step of about half the overdamped relaxation) with every
+starting from ``sigma_0 = 0`` (Newton) when every dof starts inside a trap (all ``K_ii > 0``) and from
+``sigma_0 = max |K_ii|`` (about half the overdamped relaxation) otherwise; a Newton step (``sigma = 0``)
+that lands where some ``K_ii <= 0`` (out of a trap, towards a saddle) is refused, with every
 coordinate's step capped at ``max_step`` (default a tenth of the wavelength in the medium: the trap
 basin is about a quarter wavelength deep along the axis); a step that increases ``|F|`` is retried with
 ``sigma`` four times larger. Converged when the largest force on the moving dofs is below ``ftol`` times
@@ -155,7 +157,8 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
     sol, F = evaluate(current)
     J = force_jacobian(sol, dofs=sel)
     n = len(sel)
-    sigma = float(np.abs(np.diag(J)).max()) if n else 0.0
+    # inside every trap (all K_ii > 0) try Newton first; otherwise start as overdamped motion
+    sigma = 0.0 if np.all(-np.diag(J) > 0) else float(np.abs(np.diag(J)).max())
     converged = False
     it = 0
     while it < maxiter:
@@ -184,8 +187,11 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
                 break
             t_sol, t_F = evaluate(trial)
             if np.linalg.norm(t_F) < np.linalg.norm(F):
-                accepted = True
-                break
+                t_J = force_jacobian(t_sol, dofs=sel)
+                # a step that leaves a trap (some K_ii <= 0) heads for a saddle of the potential: refuse it
+                if sigma > 0 or np.all(-np.diag(t_J) > 0) or not np.all(-np.diag(J) > 0):
+                    accepted = True
+                    break
             sigma = 4.0 * sigma if sigma > 0 else float(np.abs(np.diag(J)).max() or np.abs(J).max())
         if tiny and sigma <= 1e-3 * np.abs(np.diag(J)).max():
             converged = True  # the Newton step is below xtol: the zero is found to round-off
@@ -193,8 +199,7 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
         if not accepted:
             break
         sigma *= np.linalg.norm(t_F) / np.linalg.norm(F)  # SER: towards Newton as the force vanishes
-        current, sol, F = trial, t_sol, t_F
-        J = force_jacobian(sol, dofs=sel)
+        current, sol, F, J = trial, t_sol, t_F, t_J
         if np.abs(step).max() < xtol:
             converged = True
             break
