@@ -206,7 +206,13 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
     # "no trap": K_ii not positive beyond round-off, relative to the stiffness and force scales (a force
     # that would change by less than 1e-6 of itself over a wavelength is not restoring)
     k_floor = 1e-6 * max(np.abs(J).max(), np.abs(F).max() * scene.n_medium / scene.wavelength)
-    untrapped = tuple(lab for lab, kii in zip(dof_labels(sel), -np.diag(J)) if not kii > k_floor)
+    untrapped = [lab for lab, kii in zip(dof_labels(sel), -np.diag(J)) if not kii > k_floor]
+    N = scene.n_particles
+    for a, axis in enumerate(_AXIS_NAMES):  # the array as a whole: mean stiffness of a rigid translation
+        rows = np.flatnonzero(sel % 3 == a)
+        if N > 1 and len(rows) == N and not -J[np.ix_(rows, rows)].sum() / N > k_floor:
+            untrapped.append(f"{axis} (rigid translation of the whole array)")
+    untrapped = tuple(untrapped)
     stable = _dynamical_stability(-J, _masses_or_ones(current, sel))
     return EquilibriumResult(current, current.positions - start, sol.forces(), it, converged, stable, J,
                              dofs=sel, residual_force=float(np.abs(F).max()), untrapped=untrapped, solution=sol)
