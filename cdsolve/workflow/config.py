@@ -1,43 +1,24 @@
-"""TOML configuration files -> :class:`~cdsolve.scattering.scene.Scene`.
+"""TOML configuration files -> :class:`~cdsolve.scattering.scene.Scene`, checked against one schema.
 
-Units are converted once, here, at the edge: a number is SI; a string carries its unit
-(``"1064 nm"``, ``"300 mW"``, ``"1.3 mW/um^2"``, ``"0.25 pi"``, ``"45 deg"``).
-Every problem is reported as :class:`ConfigError` naming the file, the key and the issue.
+The format is defined once, in :data:`SCHEMA` (sections, keys, type and dimension, default, one-line
+description). The parser takes from it the allowed keys, the keys of each particle kind / geometry
+builder / tweezer model, conflicting keys, dimensions and defaults; ``docs/config.md`` is generated
+from it by :func:`config_reference_markdown` (and a test keeps the committed file equal to it).
 
-Schema (all keys optional unless marked; defaults in ``DEFAULTS``)::
+Units are converted once, here, at the edge (:mod:`cdsolve.workflow.units`): a number is SI; a
+string carries its unit (``"1064 nm"``, ``"300 mW"``, ``"1.3 mW/um^2"``, ``"0.25 pi"``). Each key has
+one dimension; a plain-number key refuses units, booleans must be TOML booleans and integers TOML
+integers. Every problem is a one-line :class:`ConfigError` naming the file, the key and what is
+allowed, e.g. ``run.toml: tweezers.power: expected a power (e.g. "300 mW"), got "3 nm" (a length)``.
 
-    wavelength = "1064 nm"                  # required: vacuum wavelength
-    [medium]
-    index = 1.0
-    [particle]                               # the particle at every site (or [[particles]] one per site)
-    kind = "sphere"                          # sphere | kerker | dipole
-    radius = "50 nm"; index = 1.45           # or material = "fused_silica" | "silicon" | "silica_drude_lorentz"
-    model = "mie"; density = "2200 kg/m^3"
-    [geometry]                               # positions: explicit list, or a builder (cdsolve.workflow.geometry)
-    positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
-    # builder = "chain"; n = 10; spacing = "1 um"; axis = "x"        (origin = [x, y, z]: shift, any builder)
-    # builder = "ring"; n; radius; start_angle | "zigzag"; n; spacing; offset; axis; offset_axis
-    # builder = "dimerized"; n_cells; intra; inter; axis | "square" | "triangular" | "honeycomb"; nx; ny; pitch
-    # builder = "random"; n; box = [lx, ly, lz]; min_distance; seed; max_attempts | "csv"; path (x_m,y_m,z_m)
-    [tweezers]                               # one Gaussian tweezer per site (focus at the site)
-    power = "100 mW"; waist = "0.8 um"       # or na = 0.8
-    polarization = [0, 1, 0]; direction = [0, 0, 1]
-    phases = [0, "0.5 pi"]                   # per-site phases (or phase = scalar, or phase_gradient)
-    model = "gaussian"                       # paraxial GaussianTweezer, or "focused": Richards-Wolf FocusedBeam
-    filling_factor = 1.0; transmission = 1.0 # focused only (na required); polarization may be "radial"/"azimuthal"
-    coherent = true                          # false: each tweezer its own coherence group (AOD tones)
-    [[plane_waves]]                          # any number of extra plane waves
-    intensity = "1 mW/um^2"; direction = [0, 0, 1]; polarization = [1, 0, 0]; phase = 0
-    [solve]
-    method = "auto"; orders = -1             # -1: self-consistent
-    [casimir]                                # optional: add Casimir-Polder forces (cdsolve.optics.casimir.CasimirPolder)
-    temperature = "300 K"; method = "pairwise"   # or "many-body"; materials must continue to imaginary freq.
+Besides the scene: :func:`linearize_options` (the ``[linearize]`` section) and :func:`parsed_config`
+(every value in SI with its unit, JSON-serializable, for ``summary.json``).
 """
 
 from __future__ import annotations
 
-import math
-import re
+import difflib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,111 +33,236 @@ from ..optics.materials import Medium
 from ..optics.polarizability import DipoleParticle, KerkerParticle, Sphere
 from ..scattering.scene import Scene
 from . import geometry
+from .units import DIMENSIONS, to_si, units_reference_markdown
 
 try:  # Python >= 3.11
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ConfigError", "parse_quantity", "load_config", "scene_from_config", "DEFAULTS"]
+__all__ = [
+    "DEFAULTS",
+    "SCHEMA",
+    "ConfigError",
+    "Key",
+    "Section",
+    "config_reference_markdown",
+    "example_config",
+    "key_dimension",
+    "linearize_options",
+    "load_config",
+    "load_scene",
+    "parse_quantity",
+    "parsed_config",
+    "scene_from_config",
+]
 
 
 class ConfigError(ValueError):
     """A configuration problem, with the file and key it concerns."""
 
 
-_PREFIX = {"": 1.0, "n": 1e-9, "u": 1e-6, "µ": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "p": 1e-12, "c": 1e-2}
-_BASE = {"m": "length", "W": "power", "kg": "mass", "g": "mass", "rad": "angle", "deg": "angle", "pi": "angle",
-         "K": "temperature", "Pa": "pressure", "mbar": "pressure", "Hz": "frequency", "s": "time", "V/m": "field"}
+# ----------------------------------------------------------------------------- the schema
+@dataclass(frozen=True)
+class Key:
+    """One config key.
 
-DEFAULTS: dict[str, Any] = {
-    "medium.index": 1.0,
-    "particle.kind": "sphere",
-    "particle.model": "mie",
-    "tweezers.direction": [0, 0, 1],
-    "tweezers.polarization": [1, 0, 0],
-    "tweezers.phase": 0.0,
-    "tweezers.model": "gaussian",
-    "tweezers.filling_factor": 1.0,
-    "tweezers.transmission": 1.0,
-    "tweezers.coherent": True,
-    "plane_waves.direction": [0, 0, 1],
-    "plane_waves.polarization": [1, 0, 0],
-    "solve.method": "auto",
-    "solve.orders": -1,
-}
+    name : str
+    type : str        ``quantity`` (a number or unit string of dimension ``dim``), ``integer``, ``boolean``,
+                      ``string``, ``path``, ``choice`` (one of ``choices``), ``complex``, ``vector`` (3 quantities
+                      of ``dim``), ``cvector`` (3 complex), ``polarization`` (cvector or "radial"/"azimuthal"),
+                      ``axis`` ("x"/"y"/"z" or a 3-vector), ``list`` (per-site quantities of ``dim``),
+                      ``positions`` (list of length 3-vectors), ``filling`` (number or "uniform"), ``dofs``,
+                      ``table`` / ``tables`` (a section / an array of tables)
+    doc : str         one-line description
+    dim : str         dimension (a name in :data:`cdsolve.workflow.units.DIMENSIONS`) of the value or its entries
+    default : any     value used when the key is absent (None: no default)
+    choices : tuple   allowed values of a ``choice``
+    minimum : float   lower bound of numbers (``strict``: exclusive)
+    only : tuple      selector values (particle kind, builder, tweezer model) the key belongs to; empty: all
+    required : bool or tuple   required always (True) or for these selector values
+    unit : str        SI unit of a ``complex`` value (docs and :func:`parsed_config`)
+    """
 
-_ALLOWED = {
-    "": {"wavelength", "medium", "particle", "particles", "geometry", "tweezers", "plane_waves", "solve", "name",
-         "description", "casimir"},
-    "casimir": {"temperature", "method", "rtol"},
-    "medium": {"index"},
-    "particle": {"kind", "radius", "index", "material", "model", "density", "mass", "condition", "alpha_e",
-                 "alpha_m", "allow_gain"},
-    "geometry": {"positions", "builder", "origin", "n", "spacing", "axis", "radius", "start_angle", "offset",
-                 "offset_axis", "n_cells", "intra", "inter", "nx", "ny", "pitch", "box", "min_distance", "seed",
-                 "max_attempts", "path"},
-    "tweezers": {"power", "waist", "na", "polarization", "direction", "phase", "phases", "phase_gradient", "powers",
-                 "model", "filling_factor", "transmission", "coherent"},
-    "plane_waves": {"intensity", "amplitude", "direction", "polarization", "phase"},
-    "solve": {"method", "orders"},
-}
+    name: str
+    type: str
+    doc: str
+    dim: str = "dimensionless"
+    default: Any = None
+    choices: tuple = ()
+    minimum: float | None = None
+    strict: bool = False
+    only: tuple = ()
+    required: bool | tuple = False
+    unit: str = "1"
 
 
-def _unit_factor(unit: str) -> tuple[float, str]:
-    unit = unit.strip().replace("µ", "u")
-    if unit == "":
-        return 1.0, "dimensionless"
-    if unit == "pi":
-        return math.pi, "angle"
-    if unit == "deg":
-        return math.pi / 180, "angle"
-    if unit == "rad":
-        return 1.0, "angle"
-    if unit == "mbar":
-        return 100.0, "pressure"
-    # composite: a/b^n, e.g. mW/um^2, kg/m^3
-    m = re.fullmatch(r"([A-Za-z]+)(?:/([A-Za-z]+)\^?(\d)?)?", unit)
-    if not m:
-        raise ValueError(f"unknown unit {unit!r}")
-    num, den, power = m.group(1), m.group(2), m.group(3)
+@dataclass(frozen=True)
+class Section:
+    """A TOML table (``name = ""``: the top level) and its keys.
 
-    def simple(u: str) -> tuple[float, str]:
-        for base in sorted(_BASE, key=len, reverse=True):
-            if u.endswith(base) and u[: len(u) - len(base)] in _PREFIX and "/" not in base:
-                pre = u[: len(u) - len(base)]
-                f = _PREFIX[pre] * (1e-3 if base == "g" else 1.0)
-                return f, ("mass" if base == "g" else _BASE[base])
-        raise ValueError(f"unknown unit {u!r}")
+    selector : str or None    key whose value decides which keys apply (``Key.only``)
+    conflicts : tuple of tuples   groups of keys of which at most one may be given
+    array : bool              an array of tables (``[[name]]``)
+    """
 
-    f, dim = simple(num)
-    if den:
-        fd, dd = simple(den)
-        n = int(power or 1)
-        f /= fd**n
-        dim = f"{dim}/{dd}^{n}"
-    return f, dim
+    name: str
+    doc: str
+    keys: tuple
+    selector: str | None = None
+    conflicts: tuple = ()
+    array: bool = False
+
+    def key(self, name: str) -> Key:
+        return next(k for k in self.keys if k.name == name)
 
 
-_EXPECTED = {
-    "length": "length",
-    "power": "power",
-    "intensity": "power/length^2",
-    "density": "mass/length^3",
-    "angle": "angle",
-    "mass": "mass",
-    "temperature": "temperature",
-}
+_SPHERE_LIKE = ("sphere", "kerker")
+_BUILDERS = ("chain", "ring", "zigzag", "dimerized", "square", "triangular", "honeycomb", "random", "csv")
+_LATTICES = ("square", "triangular", "honeycomb")
+_MATERIALS = {"fused_silica": materials.fused_silica, "silicon": materials.silicon,
+              "silica_drude_lorentz": materials.silica_drude_lorentz}
+_GT0 = {"minimum": 0.0, "strict": True}
+
+SCHEMA: tuple[Section, ...] = (
+    Section("", "Keys at the top of the file, before the first section.", (
+        Key("wavelength", "quantity", "vacuum wavelength of every beam", "length", required=True, **_GT0),
+        Key("name", "string", "title for reports"),
+        Key("description", "string", "free text"),
+        Key("medium", "table", "host medium"),
+        Key("particle", "table", "the particle at every site"),
+        Key("particles", "tables", "one particle per site, instead of [particle]"),
+        Key("geometry", "table", "site positions", required=True),
+        Key("tweezers", "table", "one Gaussian tweezer per site, focused at the site"),
+        Key("plane_waves", "tables", "extra plane waves, any number"),
+        Key("solve", "table", "solver options"),
+        Key("casimir", "table", "Casimir-Polder forces between the particles"),
+        Key("linearize", "table", "linearized dynamics written by cdsolve run"),
+    ), conflicts=(("particle", "particles"),)),
+    Section("medium", "Lossless host medium.", (
+        Key("index", "quantity", "real refractive index of the host", default=1.0, **_GT0),
+    )),
+    Section("particle", "The particle at every site; `[[particles]]` tables (one per site) take the same keys.", (
+        Key("kind", "choice", "sphere: Mie or Rayleigh sphere; kerker: ideal Kerker dipole with the alpha_e of a "
+            "sphere; dipole: given polarizabilities", choices=("sphere", "kerker", "dipole"), default="sphere"),
+        Key("radius", "quantity", "sphere radius (dipole: exclusion radius and volume, default 0)", "length",
+            only=_SPHERE_LIKE + ("dipole",), required=_SPHERE_LIKE, **_GT0),
+        Key("index", "complex", "refractive index, complex as \"3.5+0.01i\" (Im < 0 needs allow_gain)",
+            only=_SPHERE_LIKE),
+        Key("material", "choice", "dispersive material instead of index", choices=tuple(_MATERIALS),
+            only=_SPHERE_LIKE),
+        Key("model", "choice", "polarizability model of the sphere", choices=("mie", "rayleigh"), default="mie",
+            only=_SPHERE_LIKE),
+        Key("density", "quantity", "mass density (mass = density * volume; needed for modes; dipole: needs radius)",
+            "density", **_GT0),
+        Key("mass", "quantity", "particle mass (instead of density)", "mass", **_GT0),
+        Key("condition", "choice", "first (no backscattering) or second (no forward scattering) Kerker condition",
+            choices=(1, 2, "first", "second"), default=1, only=("kerker",)),
+        Key("alpha_e", "complex", "electric polarizability (SI number)", default=0.0, only=("dipole",),
+            unit="F m^2"),
+        Key("alpha_m", "complex", "magnetic polarizability (SI number)", default=0.0, only=("dipole",), unit="m^3"),
+        Key("allow_gain", "boolean", "accept active (gain) particles", default=False),
+    ), selector="kind", conflicts=(("index", "material"), ("density", "mass"))),
+    Section("geometry", "Site positions: explicit `positions`, or a `builder` of `cdsolve.workflow.geometry`.", (
+        Key("positions", "positions", "explicit sites [[x, y, z], ...]", "length", only=("positions",)),
+        Key("builder", "choice", "geometry builder", choices=_BUILDERS),
+        Key("origin", "vector", "shift added to every site", "length", default=[0.0, 0.0, 0.0]),
+        Key("n", "integer", "number of sites", only=("chain", "ring", "zigzag", "random"), required=True, minimum=1),
+        Key("spacing", "quantity", "distance between neighbours", "length", only=("chain", "zigzag"), required=True,
+            **_GT0),
+        Key("axis", "axis", "chain axis", default="x", only=("chain", "zigzag", "dimerized")),
+        Key("radius", "quantity", "ring radius", "length", only=("ring",), required=True, **_GT0),
+        Key("start_angle", "quantity", "angle of site 0", "angle", default=0.0, only=("ring",)),
+        Key("offset", "quantity", "displacement of every second site", "length", only=("zigzag",), required=True,
+            **_GT0),
+        Key("offset_axis", "axis", "direction of the offset", default="y", only=("zigzag",)),
+        Key("n_cells", "integer", "number of two-site cells", only=("dimerized",), required=True, minimum=1),
+        Key("intra", "quantity", "distance inside a cell", "length", only=("dimerized",), required=True, **_GT0),
+        Key("inter", "quantity", "distance between cells", "length", only=("dimerized",), required=True, **_GT0),
+        Key("nx", "integer", "cells along x", only=_LATTICES, required=True, minimum=1),
+        Key("ny", "integer", "cells along y", only=_LATTICES, required=True, minimum=1),
+        Key("pitch", "quantity", "nearest-neighbour distance", "length", only=_LATTICES, required=True, **_GT0),
+        Key("box", "vector", "box [lx, ly, lz] the sites are drawn in", "length", only=("random",), required=True),
+        Key("min_distance", "quantity", "smallest distance between sites", "length", only=("random",),
+            required=True, **_GT0),
+        Key("seed", "integer", "random seed", only=("random",), required=True, minimum=0),
+        Key("max_attempts", "integer", "candidate draws before giving up (builder's default if absent)",
+            only=("random",), minimum=1),
+        Key("path", "path", "CSV file with columns x_m, y_m, z_m (relative to the config file)", only=("csv",),
+            required=True),
+    ), selector="builder"),
+    Section("tweezers", "One tweezer per site, focused at the site.", (
+        Key("model", "choice", "gaussian: paraxial GaussianTweezer; focused: Richards-Wolf FocusedBeam",
+            choices=("gaussian", "focused"), default="gaussian"),
+        Key("power", "quantity", "power of every tweezer", "power", **_GT0),
+        Key("powers", "list", "power of each tweezer (one per site)", "power", **_GT0),
+        Key("waist", "quantity", "focal waist (or give na)", "length", only=("gaussian",), **_GT0),
+        Key("na", "quantity", "numerical aperture (gaussian: sets the waist)", required=("focused",), **_GT0),
+        Key("polarization", "polarization", "Jones vector (focused also \"radial\" or \"azimuthal\")",
+            default=[1, 0, 0]),
+        Key("direction", "vector", "propagation direction", default=[0, 0, 1]),
+        Key("phase", "quantity", "phase of tweezer 0", "angle", default=0.0),
+        Key("phases", "list", "phase of each tweezer (one per site)", "angle"),
+        Key("phase_gradient", "quantity", "phase added per site index: phase_i = phase + i * phase_gradient",
+            "angle", default=0.0),
+        Key("filling_factor", "filling", "aperture filling factor, or \"uniform\"", default=1.0, only=("focused",),
+            **_GT0),
+        Key("transmission", "quantity", "objective transmission", default=1.0, only=("focused",), **_GT0),
+        Key("coherent", "boolean", "false: each tweezer its own coherence group (e.g. AOD tones)", default=True),
+    ), selector="model", conflicts=(("power", "powers"), ("phase", "phases"), ("phase_gradient", "phases"),
+                                    ("waist", "na"))),
+    Section("plane_waves", "Extra plane waves, one `[[plane_waves]]` table each.", (
+        Key("intensity", "quantity", "time-averaged intensity in the host", "intensity", **_GT0),
+        Key("amplitude", "complex", "complex field amplitude (instead of intensity)", unit="V/m"),
+        Key("direction", "vector", "propagation direction", default=[0, 0, 1]),
+        Key("polarization", "cvector", "Jones vector", default=[1, 0, 0]),
+        Key("phase", "quantity", "phase at the origin", "angle", default=0.0),
+    ), conflicts=(("intensity", "amplitude"),), array=True),
+    Section("solve", "Solver options.", (
+        Key("method", "choice", "linear solver", choices=("auto", "direct", "iterative"), default="auto"),
+        Key("orders", "integer", "scattering orders (-1: self-consistent)", default=-1, minimum=-1),
+    )),
+    Section("casimir", "Casimir-Polder forces (`cdsolve.optics.casimir.CasimirPolder`).", (
+        Key("temperature", "quantity", "temperature of the Matsubara sum", "temperature", required=True,
+            minimum=0.0),
+        Key("method", "choice", "pairwise (second order) or many-body", choices=("pairwise", "many-body"),
+            default="pairwise"),
+        Key("rtol", "quantity", "relative accuracy of the frequency sum", default=1e-6, **_GT0),
+    )),
+    Section("linearize", "Linearized dynamics (`linearize_options`).", (
+        Key("at", "choice", "linearize at the force equilibrium or at the configured positions",
+            choices=("equilibrium", "positions"), default="equilibrium"),
+        Key("dofs", "dofs", "axes of every particle (\"z\", \"xy\", \"xyz\") or indices into (x_0, y_0, z_0, x_1, ...)",
+            default="xyz"),
+        Key("damping", "quantity", "gas damping rate gamma in m x'' = -K x - m gamma x' (Hz is 1/s, no 2 pi)",
+            "rate", default=0.0, minimum=0.0),
+    )),
+)
+_SECTIONS = {s.name: s for s in SCHEMA}
+_SECTIONS["particles"] = _SECTIONS["particle"]
+
+#: ``"section.key"`` (top level: ``"key"``) -> default value, from :data:`SCHEMA`
+DEFAULTS: dict[str, Any] = {(f"{s.name}.{k.name}" if s.name else k.name): k.default
+                            for s in SCHEMA for k in s.keys if k.default is not None}
+#: section -> allowed keys (from :data:`SCHEMA`)
+_ALLOWED = {s.name: {k.name for k in s.keys} for s in SCHEMA}
+#: ``[geometry] builder`` -> (its required keys, its optional keys), from :data:`SCHEMA`; every builder takes ``origin``
+_GEOMETRY_BUILDERS = {b: (tuple(k.name for k in _SECTIONS["geometry"].keys if b in k.only and k.required),
+                          tuple(k.name for k in _SECTIONS["geometry"].keys if b in k.only and not k.required))
+                      for b in _BUILDERS}
 
 
+# ----------------------------------------------------------------------------- values
 def parse_quantity(value: Any, kind: str | None = None, where: str = "value") -> float:
     """Convert a number or a ``"<number> <unit>"`` string to SI.
 
     Parameters
     ----------
     value : float or str
-    kind : {"length", "power", "intensity", "density", "angle", "mass"}, optional
-        Dimension the unit must have (bare numbers are taken as SI).
+    kind : str, optional
+        Dimension the value must have, a name in :data:`cdsolve.workflow.units.DIMENSIONS` (``"length"``,
+        ``"power"``, ``"intensity"``, ``"density"``, ``"angle"``, ``"mass"``, ``"rate"``, ``"temperature"``, ...);
+        ``"dimensionless"`` accepts plain numbers only. None: any dimension. Bare numbers are SI.
     where : str
         Name of the key, used in error messages.
 
@@ -164,198 +270,248 @@ def parse_quantity(value: Any, kind: str | None = None, where: str = "value") ->
     --------
     >>> parse_quantity("1064 nm", "length")
     1.064e-06
-    >>> round(parse_quantity("1.3 mW/um^2", "intensity"))
-    1300000000
+    >>> parse_quantity("1.3 mW/um^2", "intensity")
+    1300000000.0
     >>> round(parse_quantity("0.5 pi", "angle"), 6)
     1.570796
     """
-    if isinstance(value, bool):
-        raise ValueError(f"{where}: expected a number or a quantity string, got {value!r}")
-    if isinstance(value, (int, float)):
-        v = float(value)
-    elif isinstance(value, str):
-        m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?\s*\*?\s*(.*?)\s*", value)
-        if not m or (m.group(1) is None and m.group(2) != "pi"):
-            raise ValueError(f"{where}: cannot parse quantity {value!r}")
-        number = float(m.group(1)) if m.group(1) is not None else 1.0
-        try:
-            f, dim = _unit_factor(m.group(2))
-        except ValueError as e:
-            raise ValueError(f"{where}: {e} in {value!r}") from None
-        if kind is not None and dim != "dimensionless" and dim != _EXPECTED[kind]:
-            raise ValueError(f"{where}: {value!r} is a {dim}, expected a {_EXPECTED[kind]}")
-        v = number * f
-    else:
-        raise ValueError(f"{where}: expected a number or a quantity string, got {value!r}")
-    if not math.isfinite(v):
-        raise ValueError(f"{where}: value must be finite, got {value!r}")
-    return v
+    return to_si(value, kind, where)
 
 
-def load_config(path: str | Path) -> dict:
-    """Read a TOML file; syntax errors become :class:`ConfigError` naming the file."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: invalid TOML: {e}") from None
-    data["_source"] = str(path)
-    return data
+def key_dimension(name: str) -> tuple[str, str] | None:
+    """``(dimension, SI unit)`` of a config key ``"section.key"`` (or a top-level ``"key"``), from :data:`SCHEMA`.
+
+    None for keys that are not numbers with a dimension (strings, booleans, integers, complex numbers).
+    A ``[i]`` suffix (one entry of a per-site list) is ignored. For ``cdsolve sweep`` axes.
+
+    Examples
+    --------
+    >>> key_dimension("tweezers.phases[1]"), key_dimension("medium.index")
+    (('angle', 'rad'), ('dimensionless', '1'))
+    """
+    section, _, key = name.split("[")[0].rpartition(".")
+    sec = _SECTIONS.get(section)
+    k = next((k for k in sec.keys if k.name == key), None) if sec else None
+    if k is None or k.type not in ("quantity", "vector", "list", "positions", "filling"):
+        return None
+    return k.dim, DIMENSIONS[k.dim].si_unit
 
 
-def _check_keys(cfg: dict, section: str, src: str) -> None:
-    allowed = _ALLOWED[section]
-    for key in cfg:
-        if key.startswith("_"):
-            continue
-        if key not in allowed:
-            where = f"{section}.{key}" if section else key
-            raise ValueError(f"unknown key '{where}' (allowed: {', '.join(sorted(allowed))})")
-
-
-def _vec(value, where: str, kind: str | None = "length", dtype=float) -> np.ndarray:
-    if not isinstance(value, (list, tuple)) or len(value) != 3:
-        raise ValueError(f"{where}: expected a list of 3 entries, got {value!r}")
-    if dtype is complex:
-        return np.array([_complex(v, f"{where}[{i}]") for i, v in enumerate(value)])
-    return np.array([parse_quantity(v, kind, f"{where}[{i}]") for i, v in enumerate(value)])
+def _quote(v) -> str:
+    return f'"{v}"' if isinstance(v, str) else repr(v)
 
 
 def _complex(v, where: str) -> complex:
     if isinstance(v, str):
         try:
-            return complex(v.replace(" ", "").replace("i", "j"))
+            z = complex(v.replace(" ", "").replace("i", "j"))
         except ValueError:
-            raise ValueError(f"{where}: cannot parse complex number {v!r}") from None
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return complex(v)
-    raise ValueError(f"{where}: expected a number, got {v!r}")
+            raise ValueError(f"{where}: cannot parse complex number {_quote(v)} "
+                             f"(e.g. \"3.5+0.01i\", SI, no unit)") from None
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        z = complex(v)
+    else:
+        raise ValueError(f"{where}: expected a number, got {_quote(v)}")
+    if not np.isfinite(z):
+        raise ValueError(f"{where}: value must be finite, got {_quote(v)}")
+    return z
 
 
-def _particle(cfg: dict, where: str):
+def _list(v, where: str, n: int | None = None) -> list:
+    if not isinstance(v, list) or not v or (n is not None and len(v) != n):
+        what = f"a list of {n} entries" if n else "a non-empty list"
+        raise ValueError(f"{where}: expected {what}, got {_quote(v)}")
+    return v
 
-    _check_keys(cfg, "particle", where)
-    kind = cfg.get("kind", DEFAULTS["particle.kind"])
-    density = parse_quantity(cfg["density"], "density", f"{where}.density") if "density" in cfg else None
-    mass = parse_quantity(cfg["mass"], "mass", f"{where}.mass") if "mass" in cfg else None
-    gain = bool(cfg.get("allow_gain", False))
 
-    def sphere():
-        if "radius" not in cfg:
-            raise ValueError(f"{where}.radius: missing (required for kind = '{kind}')")
-        radius = parse_quantity(cfg["radius"], "length", f"{where}.radius")
-        mat = None
-        if "material" in cfg:
-            name = cfg["material"]
-            table = {"fused_silica": materials.fused_silica, "silicon": materials.silicon,
-                     "silica_drude_lorentz": materials.silica_drude_lorentz}
-            if name not in table:
-                raise ValueError(f"{where}.material: unknown material {name!r} (known: {', '.join(table)})")
-            mat = table[name]()
-        index = _complex(cfg["index"], f"{where}.index") if "index" in cfg else None
-        return Sphere(radius=radius, index=index, material=mat, model=cfg.get("model", DEFAULTS["particle.model"]),
-                      density=density, mass=mass, allow_gain=gain)
+def _bound(key: Key, x: float, raw, where: str) -> None:
+    if key.minimum is not None and (x <= key.minimum if key.strict else x < key.minimum):
+        raise ValueError(f"{where}: must be {'>' if key.strict else '>='} {key.minimum:g}, got {_quote(raw)}")
 
+
+def _quantity(key: Key, v, where: str) -> float:
+    x = to_si(v, key.dim, where)
+    _bound(key, x, v, where)
+    return x
+
+
+def _integer(key: Key, v, where: str) -> int:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ValueError(f"{where}: expected an integer, got {_quote(v)}")
+    _bound(key, v, v, where)
+    return v
+
+
+def _convert(key: Key, v, where: str):
+    """One value of ``key`` checked and in SI (lists as lists, complex as complex)."""
+    t = key.type
+    if t == "quantity":
+        return _quantity(key, v, where)
+    if t == "integer":
+        return _integer(key, v, where)
+    if t == "boolean":
+        if not isinstance(v, bool):
+            raise ValueError(f"{where}: expected true or false (a TOML boolean, no quotes), got {_quote(v)}")
+        return v
+    if t in ("string", "path"):
+        if not isinstance(v, str) or (t == "path" and not v):
+            raise ValueError(f"{where}: expected {'a file name' if t == 'path' else 'a string'}, got {_quote(v)}")
+        return v
+    if t == "choice":
+        if isinstance(v, bool) or v not in key.choices or type(v) not in {type(c) for c in key.choices}:
+            raise ValueError(f"{where}: expected one of {', '.join(map(_quote, key.choices))}, got {_quote(v)}")
+        return v
+    if t == "complex":
+        return _complex(v, where)
+    if t == "vector":
+        return [_quantity(key, x, f"{where}[{i}]") for i, x in enumerate(_list(v, where, 3))]
+    if t == "list":
+        return [_quantity(key, x, f"{where}[{i}]") for i, x in enumerate(_list(v, where))]
+    if t == "positions":
+        return [[_quantity(key, x, f"{where}[{i}][{j}]") for j, x in enumerate(_list(p, f"{where}[{i}]", 3))]
+                for i, p in enumerate(_list(v, where))]
+    if t in ("cvector", "polarization"):
+        if t == "polarization" and v in ("radial", "azimuthal"):
+            return v
+        return [_complex(x, f"{where}[{i}]") for i, x in enumerate(_list(v, where, 3))]
+    if t == "axis":
+        if isinstance(v, str):
+            if v not in ("x", "y", "z"):
+                raise ValueError(f"{where}: expected 'x', 'y', 'z' or a 3-vector, got {_quote(v)}")
+            return v
+        return [to_si(x, "dimensionless", f"{where}[{i}]") for i, x in enumerate(_list(v, where, 3))]
+    if t == "filling":
+        return v if v == "uniform" else _quantity(key, v, where)
+    if t == "dofs":
+        if isinstance(v, str):
+            if not v or any(c not in "xyz" for c in v) or len(set(v)) != len(v):
+                raise ValueError(f"{where}: expected distinct axes from 'x', 'y', 'z' (e.g. \"z\" or \"xy\") or a "
+                                 f"list of coordinate indices, got {_quote(v)}")
+            return v
+        index_key = Key(key.name, "integer", "", minimum=0)
+        idx = [_integer(index_key, x, f"{where}[{i}]") for i, x in enumerate(_list(v, where))]
+        if len(set(idx)) != len(idx):
+            raise ValueError(f"{where}: indices must be distinct, got {_quote(v)}")
+        return idx
+    if t in ("table", "tables"):
+        ok = isinstance(v, dict) if t == "table" else isinstance(v, list) and all(isinstance(x, dict) for x in v)
+        if not ok:
+            raise ValueError(f"{where}: expected {'a table [' if t == 'table' else 'an array of tables [['}"
+                             f"{where}{']' if t == 'table' else ']]'}, got {_quote(v)}")
+        return v
+    raise AssertionError(f"unknown key type {t!r}")  # pragma: no cover - the schema is fixed
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _read(table, sec: Section, where: str) -> tuple[dict, Any]:
+    """Check ``table`` against ``sec``; returns ({key: checked SI value, defaults included}, selector value).
+
+    Unknown keys, keys of another kind/builder/model, conflicting and missing keys are named errors.
+    """
+    if not isinstance(table, dict):
+        raise ValueError(f"{where}: expected a table, got {_quote(table)}")
+    names = [k.name for k in sec.keys]
+    for name in table:
+        if name.startswith("_") and not where:
+            continue  # "_source", set by load_config
+        if name not in names:
+            close = difflib.get_close_matches(name, names, 1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise ValueError(f"unknown key '{_join(where, name)}'{hint} (allowed: {', '.join(sorted(names))})")
+    for group in sec.conflicts:
+        given = [k for k in group if k in table]
+        if len(given) > 1:
+            raise ValueError(f"{_join(where, given[1])}: conflicts with '{given[0]}' (give only one of "
+                             f"{', '.join(group)})")
+    sel, sel_text = None, ""
+    if sec.name == "geometry":
+        if "positions" in table and "builder" in table:
+            raise ValueError("geometry.builder: conflicts with 'positions' (give only one of positions, builder)")
+        if "positions" in table:
+            sel, sel_text = "positions", "explicit 'positions' (give a builder instead)"
+        elif "builder" not in table:
+            raise ValueError(f"geometry: give 'positions' or builder = one of {', '.join(_BUILDERS)}")
+    if sec.selector and sel is None:
+        skey = sec.key(sec.selector)
+        sel = _convert(skey, table.get(sec.selector, skey.default), _join(where, sec.selector))
+        sel_text = f"{sec.selector} = {_quote(sel)}"
+    out = {}
+    for key in sec.keys:
+        applies = not key.only or sel in key.only
+        if key.name not in table and (not applies or (key.default is None and key.required is False)):
+            continue
+        full = _join(where, key.name)
+        if key.name in table:
+            if not applies:
+                own = [k.name for k in sec.keys if (not k.only or sel in k.only) and k.name != sec.selector]
+                raise ValueError(f"{full}: not a key of {sel_text} (its keys: {', '.join(own)})")
+            out[key.name] = _convert(key, table[key.name], full)
+        elif applies and (key.required is True or (isinstance(key.required, tuple) and sel in key.required)):
+            why = f" (required for {sel_text})" if key.only or key.required is not True else ""
+            what = (f" section [{key.name}]" if key.type == "table" else
+                    f" (e.g. \"{DIMENSIONS[key.dim].example}\")" if key.type == "quantity" else "")
+            raise ValueError(f"{full}: missing{what}{why}")
+        elif applies and key.default is not None and not any(
+                key.name in g and any(o in table for o in g if o != key.name) for g in sec.conflicts):
+            out[key.name] = _convert(key, key.default, full)
+    return out, sel
+
+
+def _prefixed(e: ValueError, where: str) -> ValueError:
+    msg = str(e)
+    return ValueError(msg if msg.startswith(where) else f"{where}: {msg}")
+
+
+# ----------------------------------------------------------------------------- sections -> objects
+def _particle(raw: dict, where: str):
+    v, kind = _read(raw, _SECTIONS["particle"], where)
+    density, mass = v.get("density"), v.get("mass")
     try:
-        if kind == "sphere":
-            return sphere()
-        if kind == "kerker":
-            return KerkerParticle(alpha_e=sphere(), condition=cfg.get("condition", 1), density=None, mass=mass,
-                                  allow_gain=gain)
         if kind == "dipole":
-            ae = _complex(cfg.get("alpha_e", 0.0), f"{where}.alpha_e")
-            am = _complex(cfg.get("alpha_m", 0.0), f"{where}.alpha_m")
-            return DipoleParticle(alpha_e=ae, alpha_m=am, mass=mass, allow_gain=gain)
+            if density is not None and "radius" not in v:
+                raise ValueError(f"{where}.density: kind = 'dipole' needs a radius (the volume) for density; "
+                                 f"or give mass")
+            return DipoleParticle(alpha_e=v["alpha_e"], alpha_m=v["alpha_m"], radius=v.get("radius", 0.0),
+                                  density=density, mass=mass, allow_gain=v["allow_gain"])
+        mat = _MATERIALS[v["material"]]() if "material" in v else None
+        if kind == "sphere":
+            return Sphere(radius=v["radius"], index=v.get("index"), material=mat, model=v["model"],
+                          density=density, mass=mass, allow_gain=v["allow_gain"])
+        sphere = Sphere(radius=v["radius"], index=v.get("index"), material=mat, model=v["model"],
+                        allow_gain=v["allow_gain"])
+        return KerkerParticle(alpha_e=sphere, condition=v["condition"], density=density, mass=mass,
+                              allow_gain=v["allow_gain"])
     except ValueError as e:
-        msg = str(e)
-        raise ValueError(msg if msg.startswith(where) else f"{where}: {msg}") from None
-    raise ValueError(f"{where}.kind: unknown particle kind {kind!r} (sphere, kerker, dipole)")
-
-
-#: ``[geometry] builder`` -> (its required keys, its optional keys); every builder also takes ``origin``
-_GEOMETRY_BUILDERS = {
-    "chain": (("n", "spacing"), ("axis",)),
-    "ring": (("n", "radius"), ("start_angle",)),
-    "zigzag": (("n", "spacing", "offset"), ("axis", "offset_axis")),
-    "dimerized": (("n_cells", "intra", "inter"), ("axis",)),
-    "square": (("nx", "ny", "pitch"), ()),
-    "triangular": (("nx", "ny", "pitch"), ()),
-    "honeycomb": (("nx", "ny", "pitch"), ()),
-    "random": (("n", "box", "min_distance", "seed"), ("max_attempts",)),
-    "csv": (("path",), ()),
-}
-
-
-def _geometry_value(key: str, value, source: str | None):
-    """One ``[geometry]`` builder key as the Python argument of :mod:`cdsolve.workflow.geometry` (SI)."""
-    where = f"geometry.{key}"
-    if key in ("n", "n_cells", "nx", "ny", "seed", "max_attempts"):
-        low = 0 if key == "seed" else 1
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{where}: expected an integer >= {low}, got {value!r}")
-        return value
-    if key in ("axis", "offset_axis"):
-        if isinstance(value, str):
-            if value not in ("x", "y", "z"):
-                raise ValueError(f"{where}: expected 'x', 'y', 'z' or a 3-vector, got {value!r}")
-            return value
-        return tuple(_vec(value, where, kind=None).tolist())
-    if key == "box":
-        return tuple(_vec(value, where).tolist())
-    if key == "start_angle":
-        return parse_quantity(value, "angle", where)
-    if key == "path":
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{where}: expected a file name, got {value!r}")
-        path = Path(value)
-        return path if path.is_absolute() or source is None else Path(source).parent / path
-    length = parse_quantity(value, "length", where)  # spacing, radius, offset, intra, inter, pitch, min_distance
-    if length <= 0:
-        raise ValueError(f"{where}: must be > 0, got {value!r}")
-    return length
+        raise _prefixed(e, where) from None
 
 
 def _positions(cfg: dict, source: str | None = None) -> np.ndarray:
     """Site positions (N, 3) [m] of a ``[geometry]`` table: explicit ``positions`` or a builder of
-    :mod:`cdsolve.workflow.geometry` (``builder`` names in ``_GEOMETRY_BUILDERS``), shifted by ``origin``.
+    :mod:`cdsolve.workflow.geometry` (its keys: :data:`SCHEMA`), shifted by ``origin``.
 
     A relative ``path`` (``builder = "csv"``) is taken relative to the directory of ``source`` (the
     config file) when given, else to the working directory. The CSV may only hold x, y, z: per-site
     tweezer parameters come from ``[tweezers]``.
     """
-
-    _check_keys(cfg, "geometry", "")
-    origin = _vec(cfg["origin"], "geometry.origin") if "origin" in cfg else np.zeros(3)
-    if "positions" in cfg:
-        extra = sorted(set(cfg) - {"positions", "origin"})
-        if extra:
-            raise ValueError(f"geometry.{extra[0]}: not allowed together with 'positions' (give a builder instead)")
-        pos = cfg["positions"]
-        if not isinstance(pos, list) or not pos:
-            raise ValueError("geometry.positions: expected a non-empty list of [x, y, z]")
-        return np.array([_vec(p, f"geometry.positions[{i}]") for i, p in enumerate(pos)]) + origin
-    builder = cfg.get("builder")
-    if builder not in _GEOMETRY_BUILDERS:
-        raise ValueError(f"geometry: give 'positions' or builder = one of {', '.join(_GEOMETRY_BUILDERS)} "
-                         f"(got builder={builder!r})")
-    required, optional = _GEOMETRY_BUILDERS[builder]
-    for key in cfg:
-        if key not in required + optional + ("builder", "origin") and not key.startswith("_"):
-            raise ValueError(f"geometry.{key}: not a key of builder = '{builder}' (its keys: "
-                             f"{', '.join(required + optional + ('origin',))})")
-    for key in required:
-        if key not in cfg:
-            raise ValueError(f"geometry.{key}: missing (required for builder = '{builder}')")
-    kw = {key: _geometry_value(key, cfg[key], source) for key in required + optional if key in cfg}
+    v, builder = _read(cfg, _SECTIONS["geometry"], "geometry")
+    origin = np.array(v["origin"])
+    if builder == "positions":
+        return np.array(v["positions"], dtype=float) + origin
+    kw = {k: v[k] for k in _GEOMETRY_BUILDERS[builder][0] + _GEOMETRY_BUILDERS[builder][1] if k in v}
+    for k in ("axis", "offset_axis", "box"):
+        if k in kw and not isinstance(kw[k], str):
+            kw[k] = tuple(kw[k])
     try:
         if builder == "csv":
-            cols = geometry._read_csv(kw["path"])
+            path = Path(kw["path"])
+            path = path if path.is_absolute() or source is None else Path(source).parent / path
+            cols = geometry._read_csv(path)
             beam = sorted(set(cols) - {"x", "y", "z"})
             if beam:
-                raise ValueError(f"geometry.path: {kw['path']} has per-site tweezer column(s) {', '.join(beam)}, "
+                raise ValueError(f"geometry.path: {path} has per-site tweezer column(s) {', '.join(beam)}, "
                                  f"which configs do not read; give them in [tweezers] (phases, powers, "
                                  f"polarization) or use cdsolve.workflow.geometry.from_csv(...).scene(...) in Python")
             sites = geometry.SiteArray(np.column_stack([cols["x"], cols["y"], cols["z"]]))
@@ -371,134 +527,93 @@ def _positions(cfg: dict, source: str | None = None) -> np.ndarray:
     return np.array(sites.positions) + origin
 
 
-def _tweezers(cfg: dict, positions: np.ndarray, wavelength: float):
-
-    _check_keys(cfg, "tweezers", "")
+def _tweezers(raw: dict, positions: np.ndarray, wavelength: float):
+    v, model = _read(raw, _SECTIONS["tweezers"], "tweezers")
     n = len(positions)
-    if "power" in cfg and "powers" in cfg:
-        raise ValueError("tweezers: give either 'power' or 'powers'")
-    if "powers" in cfg:
-        if not isinstance(cfg["powers"], list) or len(cfg["powers"]) != n:
-            raise ValueError(f"tweezers.powers: expected a list of {n} powers (one per site)")
-        powers = [parse_quantity(p, "power", f"tweezers.powers[{i}]") for i, p in enumerate(cfg["powers"])]
-    elif "power" in cfg:
-        powers = [parse_quantity(cfg["power"], "power", "tweezers.power")] * n
+    for key in ("powers", "phases"):
+        if key in v and len(v[key]) != n:
+            raise ValueError(f"tweezers.{key}: expected a list of {n} {key} (one per site), got {len(v[key])}")
+    if "powers" in v:
+        powers = v["powers"]
+    elif "power" in v:
+        powers = [v["power"]] * n
     else:
-        raise ValueError("tweezers.power: missing")
-    if "phases" in cfg:
-        if not isinstance(cfg["phases"], list) or len(cfg["phases"]) != n:
-            raise ValueError(f"tweezers.phases: expected a list of {n} phases (one per site)")
-        phases = [parse_quantity(p, "angle", f"tweezers.phases[{i}]") for i, p in enumerate(cfg["phases"])]
-    else:
-        ph0 = parse_quantity(cfg.get("phase", 0.0), "angle", "tweezers.phase")
-        grad = parse_quantity(cfg.get("phase_gradient", 0.0), "angle", "tweezers.phase_gradient")
-        phases = [ph0 + grad * i for i in range(n)]
-    model = cfg.get("model", DEFAULTS["tweezers.model"])
-    if model not in ("gaussian", "focused"):
-        raise ValueError(f"tweezers.model: expected 'gaussian' or 'focused', got {model!r}")
-    for key in ("filling_factor", "transmission"):
-        if key in cfg and model != "focused":
-            raise ValueError(f"tweezers.{key}: only for model = 'focused'")
-    coherent = cfg.get("coherent", DEFAULTS["tweezers.coherent"])
-    if not isinstance(coherent, bool):
-        raise ValueError(f"tweezers.coherent: expected true or false, got {coherent!r}")
-    waist = parse_quantity(cfg["waist"], "length", "tweezers.waist") if "waist" in cfg else None
-    na = parse_quantity(cfg["na"], None, "tweezers.na") if "na" in cfg else None
-    raw_pol = cfg.get("polarization", DEFAULTS["tweezers.polarization"])
-    if model == "focused" and raw_pol in ("radial", "azimuthal"):
-        pol = raw_pol
-    else:
-        pol = tuple(_vec(raw_pol, "tweezers.polarization", dtype=complex))
-    direction = _vec(cfg.get("direction", DEFAULTS["tweezers.direction"]), "tweezers.direction", kind=None)
+        raise ValueError("tweezers.power: missing (or give powers, one per site)")
+    phases = v["phases"] if "phases" in v else [v["phase"] + v["phase_gradient"] * i for i in range(n)]
+    pol = v["polarization"]
+    if isinstance(pol, str) and model != "focused":
+        raise ValueError(f"tweezers.polarization: {_quote(pol)} only for model = \"focused\"")
+    pol = pol if isinstance(pol, str) else tuple(pol)
     out = []
     for i in range(n):
         try:
             if model == "gaussian":
-                out.append(GaussianTweezer(wavelength=wavelength, focus=tuple(positions[i]), waist=waist, na=na,
-                                           power=powers[i], polarization=pol, phase=phases[i],
-                                           direction=tuple(direction)))
+                out.append(GaussianTweezer(wavelength=wavelength, focus=tuple(positions[i]), waist=v.get("waist"),
+                                           na=v.get("na"), power=powers[i], polarization=pol, phase=phases[i],
+                                           direction=tuple(v["direction"])))
             else:
-
-                if na is None or waist is not None:
-                    raise ValueError("model = 'focused' takes 'na' (not 'waist')")
-                ff = cfg.get("filling_factor", DEFAULTS["tweezers.filling_factor"])
+                ff = v["filling_factor"]
                 out.append(FocusedBeam(
-                    wavelength=wavelength, na=na, power=powers[i],
-                    filling_factor=None if ff == "uniform" else parse_quantity(ff, None, "tweezers.filling_factor"),
-                    polarization=pol, focus=tuple(positions[i]), direction=tuple(direction), phase=phases[i],
-                    transmission=parse_quantity(cfg.get("transmission", DEFAULTS["tweezers.transmission"]), None,
-                                                "tweezers.transmission")))
+                    wavelength=wavelength, na=v["na"], power=powers[i], filling_factor=None if ff == "uniform" else ff,
+                    polarization=pol, focus=tuple(positions[i]), direction=tuple(v["direction"]), phase=phases[i],
+                    transmission=v["transmission"]))
         except ValueError as e:
-            msg = str(e)
-            raise ValueError(msg if msg.startswith("tweezers") else f"tweezers: {msg}") from None
-    if not coherent:
-
+            raise _prefixed(e, "tweezers") from None
+    if not v["coherent"]:
         return [IncoherentBeams(groups=tuple(out))]
     return out
 
 
-def _plane_waves(items, wavelength: float):
-
-    if not isinstance(items, list):
-        raise ValueError("plane_waves: expected an array of tables ([[plane_waves]])")
+def _plane_waves(items: list, wavelength: float):
     out = []
-    for i, cfg in enumerate(items):
+    for i, raw in enumerate(items):
         where = f"plane_waves[{i}]"
-        if not isinstance(cfg, dict):
-            raise ValueError(f"{where}: expected a table")
-        for key in cfg:
-            if key not in _ALLOWED["plane_waves"]:
-                raise ValueError(f"unknown key '{where}.{key}' (allowed: {', '.join(sorted(_ALLOWED['plane_waves']))})")
-        intensity = parse_quantity(cfg["intensity"], "intensity", f"{where}.intensity") if "intensity" in cfg else None
-        amplitude = _complex(cfg["amplitude"], f"{where}.amplitude") if "amplitude" in cfg else None
+        v, _ = _read(raw, _SECTIONS["plane_waves"], where)
         try:
-            out.append(PlaneWave(
-                wavelength=wavelength,
-                direction=tuple(_vec(cfg.get("direction", DEFAULTS["plane_waves.direction"]), f"{where}.direction", None)),
-                polarization=tuple(_vec(cfg.get("polarization", DEFAULTS["plane_waves.polarization"]),
-                                        f"{where}.polarization", dtype=complex)),
-                intensity=intensity, amplitude=amplitude,
-                phase=parse_quantity(cfg.get("phase", 0.0), "angle", f"{where}.phase")))
+            out.append(PlaneWave(wavelength=wavelength, direction=tuple(v["direction"]),
+                                 polarization=tuple(v["polarization"]), intensity=v.get("intensity"),
+                                 amplitude=v.get("amplitude"), phase=v["phase"]))
         except ValueError as e:
-            raise ValueError(f"{where}: {e}") from None
+            raise _prefixed(e, where) from None
     return out
 
 
+def _top(cfg: dict) -> dict:
+    """The checked top level (every section present is a table of the right kind)."""
+    top, _ = _read(cfg, _SECTIONS[""], "")
+    return top
+
+
+def _source(cfg: dict) -> str:
+    return cfg.get("_source", "<config>")
+
+
 def scene_from_config(cfg: dict | str | Path):
-    """Build ``(scene, solve_options)`` from a config dict or TOML path; errors name file and key."""
+    """Build ``(scene, solve_options)`` from a config dict or TOML path; errors name file and key.
+
+    Every section is checked, ``[linearize]`` included, so a bad config fails before anything is solved.
+    """
     if not isinstance(cfg, dict):
         cfg = load_config(cfg)
-    src = cfg.get("_source", "<config>")
+    src = _source(cfg)
     try:
-        _check_keys(cfg, "", src)
-        for sec in ("medium", "particle", "geometry", "tweezers", "solve", "casimir"):
-            if sec in cfg and not isinstance(cfg[sec], dict):
-                raise ValueError(f"{sec}: expected a table [{sec}]")
-        if "wavelength" not in cfg:
-            raise ValueError("wavelength: missing (vacuum wavelength, e.g. \"1064 nm\")")
-        wavelength = parse_quantity(cfg["wavelength"], "length", "wavelength")
-        if wavelength <= 0:
-            raise ValueError(f"wavelength: must be > 0, got {cfg['wavelength']!r}")
-        med = cfg.get("medium", {})
-        _check_keys(med, "medium", src)
+        top = _top(cfg)
+        wavelength = top["wavelength"]
+        med, _ = _read(cfg.get("medium", {}), _SECTIONS["medium"], "medium")
         try:
-            medium = Medium(index=parse_quantity(med.get("index", DEFAULTS["medium.index"]), None, "medium.index"))
+            medium = Medium(index=med["index"])
         except ValueError as e:
-            raise ValueError(f"medium.index: {e}") from None
-        if "geometry" not in cfg:
-            raise ValueError("geometry: missing section [geometry]")
+            raise _prefixed(e, "medium.index") from None
         positions = _positions(cfg["geometry"], cfg.get("_source"))
-        if "particle" in cfg and "particles" in cfg:
-            raise ValueError("particle/particles: give either [particle] or [[particles]], not both")
         if "particle" in cfg:
             particles = _particle(cfg["particle"], "particle")
         elif "particles" in cfg:
-            plist = cfg["particles"]
-            if not isinstance(plist, list) or len(plist) != len(positions):
-                raise ValueError(f"particles: expected {len(positions)} [[particles]] tables (one per site)")
-            particles = [_particle(p, f"particles[{i}]") for i, p in enumerate(plist)]
+            if len(cfg["particles"]) != len(positions):
+                raise ValueError(f"particles: expected {len(positions)} [[particles]] tables (one per site), "
+                                 f"got {len(cfg['particles'])}")
+            particles = [_particle(p, f"particles[{i}]") for i, p in enumerate(cfg["particles"])]
         else:
-            raise ValueError("particle: missing section [particle]")
+            raise ValueError("particle: missing section [particle] (or [[particles]], one per site)")
         beams = []
         if "tweezers" in cfg:
             beams += _tweezers(cfg["tweezers"], positions, wavelength)
@@ -506,14 +621,7 @@ def scene_from_config(cfg: dict | str | Path):
             beams += _plane_waves(cfg["plane_waves"], wavelength)
         if not beams:
             raise ValueError("tweezers/plane_waves: no illumination given")
-        solve_cfg = cfg.get("solve", {})
-        _check_keys(solve_cfg, "solve", src)
-        method = solve_cfg.get("method", DEFAULTS["solve.method"])
-        if method not in ("auto", "direct", "iterative"):
-            raise ValueError(f"solve.method: expected 'auto', 'direct' or 'iterative', got {method!r}")
-        orders = solve_cfg.get("orders", DEFAULTS["solve.orders"])
-        if not isinstance(orders, int) or isinstance(orders, bool) or orders < -1:
-            raise ValueError(f"solve.orders: expected an integer >= -1 (-1 = self-consistent), got {orders!r}")
+        solve_cfg, _ = _read(cfg.get("solve", {}), _SECTIONS["solve"], "solve")
         if any(isinstance(b, IncoherentBeams) for b in beams):
             if len(beams) > 1:
                 raise ValueError("tweezers.coherent: false cannot be combined with [[plane_waves]] "
@@ -521,21 +629,209 @@ def scene_from_config(cfg: dict | str | Path):
             beams = beams[0]
         casimir = None
         if "casimir" in cfg:
-            cp = cfg["casimir"]
-            _check_keys(cp, "casimir", src)
-            if "temperature" not in cp:
-                raise ValueError("casimir.temperature: missing (e.g. \"300 K\")")
+            cp, _ = _read(cfg["casimir"], _SECTIONS["casimir"], "casimir")
             try:
-                casimir = CasimirPolder(temperature=parse_quantity(cp["temperature"], "temperature", "casimir.temperature"),
-                                        method=cp.get("method", "pairwise"), rtol=cp.get("rtol", 1e-6))
+                casimir = CasimirPolder(temperature=cp["temperature"], method=cp["method"], rtol=cp["rtol"])
             except ValueError as e:
                 raise ValueError(str(e).replace("CasimirPolder.", "casimir.")) from None
+        _linearize(cfg, len(positions))
         scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium, casimir=casimir)
     except ConfigError:
         raise
     except ValueError as e:
         raise ConfigError(f"{src}: {e}") from None
-    return scene, {"method": method, "orders": None if orders == -1 else orders}
+    orders = solve_cfg["orders"]
+    return scene, {"method": solve_cfg["method"], "orders": None if orders == -1 else orders}
+
+
+def _linearize(cfg: dict, n_particles: int | None) -> dict:
+    v, _ = _read(cfg.get("linearize", {}), _SECTIONS["linearize"], "linearize")
+    if n_particles is not None and isinstance(v["dofs"], list) and max(v["dofs"]) >= 3 * n_particles:
+        raise ValueError(f"linearize.dofs: indices must be < 3 N = {3 * n_particles} ({n_particles} particles), "
+                         f"got {v['dofs']}")
+    return {"at": v["at"], "dofs": v["dofs"], "damping": v["damping"]}
+
+
+def linearize_options(cfg: dict | str | Path) -> dict:
+    """The ``[linearize]`` section: ``{"at": str, "dofs": str | list[int], "damping": float [1/s]}``.
+
+    ``at``: "equilibrium" (default) or "positions"; ``dofs``: axes of every particle ("xyz", default:
+    all) or indices into the 3N vector ``(x_0, y_0, z_0, x_1, ...)`` (checked against the number of
+    sites); ``damping``: gas damping rate [1/s] (default 0). Errors are :class:`ConfigError` naming
+    the file and the key.
+
+    Examples
+    --------
+    >>> linearize_options({"linearize": {"dofs": "z", "damping": "2 kHz"}})
+    {'at': 'equilibrium', 'dofs': 'z', 'damping': 2000.0}
+    """
+    if not isinstance(cfg, dict):
+        cfg = load_config(cfg)
+    try:
+        n = None
+        if isinstance(cfg.get("linearize"), dict) and isinstance(cfg["linearize"].get("dofs"), list) \
+                and "geometry" in cfg:
+            n = len(_positions(cfg["geometry"], cfg.get("_source")))
+        return _linearize(cfg, n)
+    except ValueError as e:
+        raise ConfigError(f"{_source(cfg)}: {e}") from None
+
+
+# ----------------------------------------------------------------------------- parsed config (JSON)
+def _unit(key: Key, value) -> str | None:
+    if key.type in ("quantity", "vector", "list", "positions", "filling"):
+        return None if value == "uniform" else DIMENSIONS[key.dim].si_unit
+    if key.type in ("complex", "cvector") or (key.type == "polarization" and not isinstance(value, str)):
+        return key.unit
+    if key.type == "integer" or (key.type == "axis" and not isinstance(value, str)):
+        return "1"
+    return None
+
+
+def _json(value):
+    if isinstance(value, complex):
+        return value.real if value.imag == 0 else {"re": value.real, "im": value.imag}
+    if isinstance(value, list):
+        return [_json(x) for x in value]
+    return value
+
+
+def _annotated(raw: dict, sec: Section, where: str) -> dict:
+    v, _ = _read(raw, sec, where)
+    out = {}
+    for key in sec.keys:
+        if key.name in v and key.type not in ("table", "tables"):
+            entry = {"value": _json(v[key.name]), "unit": _unit(key, v[key.name])}
+            if key.name not in raw:
+                entry["default"] = True
+            out[key.name] = entry
+    return out
+
+
+def parsed_config(cfg: dict | str | Path) -> dict:
+    """The whole config with every value checked, in SI and annotated with its unit (JSON-serializable).
+
+    Each key becomes ``{"value": ..., "unit": "m" | "1" | None}`` (``"default": true`` when the value is
+    the schema default); sections are nested dicts, ``[[particles]]`` / ``[[plane_waves]]`` lists of
+    them; complex numbers are ``{"re": ..., "im": ...}`` unless real. For ``summary.json``.
+
+    Examples
+    --------
+    >>> parsed_config(example_config())["wavelength"]
+    {'value': 1.064e-06, 'unit': 'm'}
+    """
+    if not isinstance(cfg, dict):
+        cfg = load_config(cfg)
+    try:
+        _top(cfg)
+        out = _annotated(cfg, _SECTIONS[""], "")
+        for sec in SCHEMA[1:]:
+            if sec.name in cfg or sec.name in ("medium", "solve", "linearize"):
+                out[sec.name] = ([_annotated(t, sec, f"{sec.name}[{i}]") for i, t in enumerate(cfg[sec.name])]
+                                 if sec.array else _annotated(cfg.get(sec.name, {}), sec, sec.name))
+        if "particles" in cfg:
+            out["particles"] = [_annotated(t, _SECTIONS["particle"], f"particles[{i}]")
+                                for i, t in enumerate(cfg["particles"])]
+    except ValueError as e:
+        raise ConfigError(f"{_source(cfg)}: {e}") from None
+    return out
+
+
+# ----------------------------------------------------------------------------- reference documentation
+def _type_text(key: Key) -> str:
+    dim = DIMENSIONS[key.dim]
+    unit = f" [{dim.si_unit}]" if key.dim != "dimensionless" else ""
+    quantity = f"{dim.name}{unit}" if key.dim != "dimensionless" else "number (no unit)"
+    return {
+        "quantity": quantity,
+        "integer": "integer",
+        "boolean": "boolean",
+        "string": "string",
+        "path": "file path",
+        "choice": " \\| ".join(f"`{_quote(c)}`" for c in key.choices),
+        "complex": f"complex [{key.unit}]" if key.unit != "1" else "complex number (no unit)",
+        "vector": f"3 x {quantity}",
+        "cvector": "3 complex",
+        "polarization": "3 complex, or `\"radial\"` \\| `\"azimuthal\"`",
+        "axis": "`\"x\"` \\| `\"y\"` \\| `\"z\"` or 3 numbers",
+        "list": f"list of {quantity}",
+        "positions": f"list of 3 x {quantity}",
+        "filling": "number or `\"uniform\"`",
+        "dofs": "axes string or list of integers >= 0",
+        "table": "table",
+        "tables": "array of tables",
+    }[key.type]
+
+
+def _default_text(key: Key, sec: Section) -> str:
+    if key.required is True:
+        return "required"
+    parts = []
+    if key.default is not None:
+        d = key.default
+        parts.append("`" + ("true" if d is True else "false" if d is False else _quote(d)) + "`")
+    if isinstance(key.required, tuple):
+        parts.append(f"required for {sec.selector} = {', '.join(map(_quote, key.required))}")
+    return "; ".join(parts) or "-"
+
+
+def _doc_text(key: Key, sec: Section) -> str:
+    text = key.doc
+    if key.minimum is not None:
+        text += f"; {'>' if key.strict else '>='} {key.minimum:g}"
+    if key.only and sec.selector:
+        sel = "explicit positions" if key.only == ("positions",) else \
+            f"{sec.selector} = {', '.join(map(_quote, key.only))}"
+        text += f" (only {sel})"
+    return text.replace("|", "\\|")
+
+
+def config_reference_markdown() -> str:
+    """The text of ``docs/config.md``, generated from :data:`SCHEMA` and the unit tables."""
+    lines = ["# Config file reference", "",
+             "<!-- generated by cdsolve.workflow.config.config_reference_markdown(); do not edit by hand. -->", "",
+             "A config is a TOML file read by `cdsolve run CONFIG` and `cdsolve sweep CONFIG` (and by",
+             "`cdsolve.load_scene` in Python). Unknown keys, keys of another particle kind, builder or tweezer",
+             "model, conflicting keys and values of the wrong dimension or type are errors naming the file",
+             "and the key. Booleans are TOML booleans (`true`, not `\"true\"`), integers TOML integers.", ""]
+    for sec in SCHEMA:
+        title = "Top level" if not sec.name else f"[[{sec.name}]]" if sec.array else f"[{sec.name}]"
+        lines += [f"## {title}", "", sec.doc, ""]
+        if sec.selector:
+            lines += [f"Which keys apply depends on `{sec.selector}`.", ""]
+        for group in sec.conflicts:
+            lines += [f"Give at most one of {', '.join(f'`{g}`' for g in group)}."]
+        if sec.conflicts:
+            lines += [""]
+        lines += ["| key | type | default | description |", "|---|---|---|---|"]
+        for key in sec.keys:
+            if key.type in ("table", "tables"):
+                continue
+            lines.append(f"| `{key.name}` | {_type_text(key)} | {_default_text(key, sec)} | {_doc_text(key, sec)} |")
+        if not sec.name:
+            lines += ["", "Sections: " + ", ".join(
+                (f"`[{k.name}]`" if k.type == "table" else f"`[[{k.name}]]`") + f" ({k.doc})"
+                for k in sec.keys if k.type in ("table", "tables")) + "."]
+        lines += [""]
+    lines += [units_reference_markdown(), "", "## Example", "",
+              "The bundled example (`cdsolve/data/example_pair.toml`, run by `cdsolve run` without CONFIG):", "",
+              "```toml", example_config().read_text().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- files
+def load_config(path: str | Path) -> dict:
+    """Read a TOML file; syntax errors become :class:`ConfigError` naming the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{path}: invalid TOML: {e}") from None
+    data["_source"] = str(path)
+    return data
 
 
 def load_scene(path: str | Path):
@@ -544,7 +840,7 @@ def load_scene(path: str | Path):
     Parameters
     ----------
     path : str or os.PathLike
-        A config file (schema: the module docstring and ``docs/config.md``).
+        A config file (format: ``docs/config.md``, generated from :data:`SCHEMA`).
 
     Raises
     ------
