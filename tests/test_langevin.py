@@ -45,7 +45,7 @@ def test_common_and_differential_recoil_rates_eq90():
              cd.GaussianTweezer(LAM, focus=(0, d, 0), waist=W0, power=0.1)]
     scene = cd.Scene(positions=[[0, 0, 0], [0, d, 0]], particles=cd.DipoleParticle(alpha_e=ALPHA, mass=MASS),
                      illumination=beams)
-    D = recoil_diffusion(cd.solve(scene, orders=0), dofs="z")
+    D = recoil_diffusion(cd.solve(scene, orders=0), dofs="z", absorption=False)  # paper: real alpha, scattered photons
     model = LangevinModel(m.stiffness_matrix * MASS, [MASS, MASS], D, labels=["z_0", "z_1"])
     omega = m.trap_frequencies[0]
     S0 = model.ground_state_covariance()
@@ -298,6 +298,40 @@ def test_langevin_model_from_scene_is_quantum_consistent():
     rates = phonon_occupations(2 * np.diag(np.r_[0, 0, model.recoil.real.diagonal()]), model.masses,
                                model.frequencies) + 0.5
     assert_allclose(rates, model.recoil.real.diagonal() / (HBAR * model.masses * model.frequencies), rtol=1e-12)
+
+
+def test_langevin_model_with_absorbing_particle_is_one_set_of_jump_operators():
+    """Oracle: cdsolve.dynamics.jacobian's stiffness (independent code) and the master-equation algebra: when the
+    force's non-reciprocity and the noise come from the same jump operators, the x-x block of the Lindblad
+    matrix Gamma = J^T B J/hbar^2 + i antisym(J A)/hbar is exactly the recoil part 2 D/hbar^2 (PRA eq. 74).
+    An absorbing (Im n = 0.3) and a lossless sphere in two tweezers: with the absorbed photons in D it holds
+    to round-off (measured 2e-17, tolerance 1e-10); without them the antisymmetric stiffness is not
+    accounted for (measured 3.2e-4, asserted > 1e-5: the check can fail). The absorbed photons also heat:
+    recoil diagonal larger with them, and the difference is cdsolve.dynamics.recoil_noise.absorption_diffusion
+    of the same solve (tolerance 1e-12)."""
+    from cdsolve.dynamics.recoil_noise import absorption_diffusion
+
+    kd = 2 * np.pi * 2 + 0.8
+    d = kd / K
+    beams = [cd.GaussianTweezer(LAM, focus=(0, 0, 0), waist=W0, power=0.1, phase=0.6),
+             cd.GaussianTweezer(LAM, focus=(0, d, 0), waist=W0, power=0.1, phase=0.0)]
+    parts = [cd.Sphere(radius=80e-9, index=3.5 + 0.3j, density=2200.0), cd.Sphere(radius=80e-9, index=1.45, density=2200.0)]
+    scene = cd.Scene(positions=[[0, 0, 0], [0, d, 0]], particles=parts, illumination=beams)
+    with_abs = langevin_model(scene, "z")
+    without = langevin_model(scene, "z", absorption=False)
+    assert with_abs.provenance["recoil"] == "scattered + absorbed photons"
+    assert without.provenance["recoil"] == "scattered photons"
+
+    def mismatch(model):
+        ref = 2 * model.recoil / HBAR**2
+        return np.abs(model.lindblad_matrix[:2, :2] - ref).max() / np.abs(ref).max()
+
+    assert mismatch(with_abs) < 1e-10
+    assert mismatch(without) > 1e-5
+    D_abs = absorption_diffusion(cd.solve(scene), dofs="z")
+    assert D_abs[0, 0].real > 1e-3 * with_abs.recoil[0, 0].real
+    assert_allclose(with_abs.recoil, without.recoil + D_abs, rtol=0, atol=1e-12 * np.abs(with_abs.recoil).max())
+    with_abs.jump_operators()  # exists (raises otherwise)
 
 
 # --------------------------------------------------------------------------- QuTiP

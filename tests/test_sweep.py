@@ -102,6 +102,53 @@ def test_per_scene_path_when_orders_are_set():
     assert_allclose(ds.forces.values[1], cd.solve(scene, orders=1).forces(), rtol=0, atol=0)  # same call
 
 
+def test_sweep_reports_dipole_validity_per_point_and_one_summary_warning():
+    """Oracle: the per-scene API cd.dipole_validity(scene).max_error at every grid point (exact: same
+    function); the summary counts the points above the 1 % tolerance and names the worst; exactly one
+    DipoleValidityWarning per sweep, also on the per-scene path (solve.orders set), where cd.solve would
+    otherwise warn at every point."""
+    import warnings
+
+    radii = [30e-9, 50e-9, 104e-9, 200e-9]
+    cfg = load_config(PAIR)
+    for orders in (None, 1):
+        if orders is not None:
+            cfg["solve"] = {"orders": orders}
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = sw.sweep(cfg, {"radius": radii}, executor="serial", progress=False)
+        ref = []
+        for r in radii:
+            c = load_config(PAIR)
+            c["particle"]["radius"] = r
+            ref.append(cd.dipole_validity(scene_from_config(c)[0]).max_error)
+        err = ds.max_estimated_error
+        assert err.dims == ("radius",) and err.attrs["units"] == "1" and err.attrs["tolerance"] == 0.01
+        assert_array_equal(err.values, ref)
+        n_bad = int(np.sum(np.array(ref) > 0.01))
+        assert 0 < n_bad < len(radii)  # the grid crosses the tolerance
+        ours = [w for w in caught if issubclass(w.category, cd.DipoleValidityWarning)]
+        assert len(ours) == 1, [str(w.message) for w in ours]
+        msg = str(ours[0].message)
+        assert "\n" not in msg and f"at {n_bad} of {len(radii)} sweep points" in msg
+        assert f"radius={radii[int(np.argmax(ref))]:.4g} m" in msg
+        assert ds.attrs["dipole_validity"] == msg
+
+
+def test_sweep_within_the_dipole_range_does_not_warn(tmp_path):
+    """Oracle: cd.dipole_validity of the same scenes stays below 1 %; no warning; the variable survives
+    the NetCDF/NPZ round trip."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", cd.DipoleValidityWarning)
+        ds = sw.sweep(PAIR, {"radius": "30nm,50nm", "phase": "0,1"}, executor="serial", progress=False)
+    assert ds.max_estimated_error.dims == ("radius", "phase")
+    assert np.all(ds.max_estimated_error.values < 0.01)
+    assert ds.attrs["dipole_validity"] == "within the dipole model's 1 % range"
+    xr.testing.assert_identical(sw.load_sweep(sw.save_sweep(ds, tmp_path / "v.npz")), ds)
+
+
 def test_bad_grid_point_names_the_point_and_runs_nothing():
     with pytest.raises(ConfigError, match=r"sweep point \(distance=1e-07 m\).*overlap"):
         sw.sweep(PAIR, {"distance": "0.1um,1um"}, executor="serial", progress=False)

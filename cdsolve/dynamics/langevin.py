@@ -11,7 +11,9 @@ for the symmetrized covariance ``S = <{dy, dy^T}>/2``. ``A`` is the drift matrix
 phase-space diffusion matrix, real symmetric:
 
 * recoil: momentum block ``2 Re D`` with ``D`` the recoil diffusion matrix of :mod:`cdsolve.dynamics.recoil_noise`
-  (noise convention ``<xi_b(t') xi_a(t)> = 2 D_ab delta(t - t')``). ``Im D`` is not noise: it is the
+  (noise convention ``<xi_b(t') xi_a(t)> = 2 D_ab delta(t - t')``): scattered photons and, for absorbing
+  particles, absorbed photons (:func:`langevin_model` includes both by default, ``absorption=False``
+  for the scattered ones alone). ``Im D`` is not noise: it is the
   non-reciprocal part of the force, already in ``A`` through the stiffness
   (``C - C^T = 4 Im D / hbar``, see :func:`cdsolve.dynamics.recoil_noise.nonreciprocity_mismatch`);
 * gas damping ``gamma`` at temperature ``T``, three documented choices (``bath``):
@@ -478,7 +480,8 @@ class LangevinModel:
             try:
                 import h5py
             except ImportError:
-                raise ImportError("HDF5 export needs h5py: pip install h5py (or use .npz / .json)") from None
+                raise ModuleNotFoundError("HDF5 export needs the optional package h5py: pip install 'cdsolve[hdf5]' "
+                                          "(or use .npz / .json)", name="h5py") from None
             with h5py.File(path, "w") as fh:
                 for k, v in arrays.items():
                     fh[k] = v
@@ -531,7 +534,8 @@ def read_export(path) -> tuple[dict, dict]:
         try:
             import h5py
         except ImportError:
-            raise ImportError("reading HDF5 needs h5py: pip install h5py") from None
+            raise ModuleNotFoundError("reading HDF5 needs the optional package h5py: pip install 'cdsolve[hdf5]'",
+                                      name="h5py") from None
         with h5py.File(path, "r") as fh:
             meta = json.loads(fh.attrs["meta"])
             arrays = {k: fh[k][()] for k in fh.keys()}
@@ -544,7 +548,8 @@ def read_export(path) -> tuple[dict, dict]:
 
 # --------------------------------------------------------------------------- builders
 def langevin_model(scene, dofs=None, *, at: str = "positions", damping: float = 0.0, temperature: float = 0.0,
-                   bath: str = "classical", masses=None, method: str = "auto") -> LangevinModel:
+                   bath: str = "classical", masses=None, method: str = "auto",
+                   absorption: bool = True) -> LangevinModel:
     """Linearize a scene and attach its recoil diffusion (one self-consistent solve for both).
 
     Parameters
@@ -559,6 +564,10 @@ def langevin_model(scene, dofs=None, *, at: str = "positions", damping: float = 
     masses : None, float or (N,) float [kg]
     method : str
         Solver method.
+    absorption : bool
+        Include the recoil of absorbed photons in ``recoil`` (default True; see
+        :func:`cdsolve.dynamics.recoil_noise.recoil_diffusion`, which raises for particles without a
+        consistent absorbed power, e.g. a real ``alpha``). Recorded in ``provenance["recoil"]``.
 
     Returns
     -------
@@ -570,8 +579,9 @@ def langevin_model(scene, dofs=None, *, at: str = "positions", damping: float = 
 
     lin = linearize(scene, dofs, at=at, damping=damping, masses=masses, method=method)
     sol = solve(scene.with_positions(lin.positions), method=method)
-    D = recoil_diffusion(sol, dofs=lin.dofs)
+    D = recoil_diffusion(sol, dofs=lin.dofs, absorption=absorption)
     model = LangevinModel.from_linear_model(lin, D, temperature=temperature, bath=bath)
+    model.provenance["recoil"] = "scattered + absorbed photons" if absorption else "scattered photons"  # own copy
     return model
 
 
@@ -597,7 +607,8 @@ def qutip_operators(model: LangevinModel, n_fock) -> dict:
     try:
         import qutip
     except ImportError:
-        raise ImportError("qutip_operators needs QuTiP: pip install qutip") from None
+        raise ModuleNotFoundError("qutip_operators needs the optional package qutip: pip install 'cdsolve[quantum]'",
+                                  name="qutip") from None
     n = model.n
     dims = [int(n_fock)] * n if np.ndim(n_fock) == 0 else [int(d) for d in n_fock]
     if len(dims) != n or min(dims) < 2:

@@ -27,6 +27,7 @@ from .equilibrium import EquilibriumResult, dof_labels, equilibrium
 from .jacobian import force_jacobian, select_dofs
 from .modes import drift_matrix, eigenmodes, mechanical_frequencies
 from ..scattering.scene import Scene
+from ..scattering.validity import check_dipole_validity
 from ..scattering.dispatch import solve
 
 __all__ = ["LinearModel", "linearize", "equilibrium", "EquilibriumResult"]
@@ -180,7 +181,11 @@ class LinearModel:
             doc.update({k: v.tolist() for k, v in extra.items()})
             path.write_text(json.dumps(doc, indent=1))
         elif suffix in (".h5", ".hdf5"):
-            import h5py
+            try:
+                import h5py
+            except ImportError:
+                raise ModuleNotFoundError("LinearModel .h5 files need the optional package h5py: "
+                                          "pip install 'cdsolve[hdf5]'", name="h5py") from None
 
             with h5py.File(path, "w") as fh:
                 for k, v in arrays.items():
@@ -207,7 +212,11 @@ class LinearModel:
             meta = doc
             arrays = {k: np.asarray(doc[k]) for k in cls._ARRAYS if k in doc}
         elif suffix in (".h5", ".hdf5"):
-            import h5py
+            try:
+                import h5py
+            except ImportError:
+                raise ModuleNotFoundError("LinearModel .h5 files need the optional package h5py: "
+                                          "pip install 'cdsolve[hdf5]'", name="h5py") from None
 
             with h5py.File(path, "r") as fh:
                 meta = json.loads(fh.attrs["meta"])
@@ -247,6 +256,7 @@ def linearize(scene: Scene, dofs=None, *, at: str = "positions", damping: float 
 
     sel = select_dofs(scene.n_particles, dofs)
     provenance = {"cdsolve_version": __version__, "at": at, "scene": scene.describe()}
+    check_dipole_validity(scene)  # once, at the caller's line (the searches below solve silently)
     if at == "equilibrium":
         eq = equilibrium(scene, dofs=sel, method=method)
         if not eq.converged:
@@ -255,7 +265,7 @@ def linearize(scene: Scene, dofs=None, *, at: str = "positions", damping: float 
         provenance["equilibrium_displacements_m"] = eq.displacements.tolist()
         provenance["scene"] = scene.describe()
     else:
-        sol = solve(scene, method=method)
+        sol = solve(scene, method=method, check_validity=False)
         J = force_jacobian(sol, dofs=sel)
     if masses is None:
         m = _dof_masses(scene, sel)

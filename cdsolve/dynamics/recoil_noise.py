@@ -4,7 +4,9 @@ The scattered photons that couple the particles also kick them, with noise corre
 particles. This module computes the recoil diffusion matrix ``D`` (3N x 3N, or any dof selection,
 complex Hermitian, positive semidefinite) of the linearized optical-binding master equation,
 generalizing Rudolph et al., PRA 110, 063507 (2024), eqs. (65), (68), (73), (74), (79) from the
-far-field two-tweezer limit to self-consistent electric + magnetic dipoles in arbitrary beams.
+far-field two-tweezer limit to self-consistent electric + magnetic dipoles in arbitrary beams, and
+adds the recoil of the photons that absorbing particles (silicon, metals) absorb (section
+*Absorbed photons*; :func:`recoil_diffusion` includes it by default).
 
 Derivation
 ----------
@@ -82,12 +84,64 @@ evaluation drops). ``solve(scene, orders=0)`` with two well separated Gaussian t
 *Consistency with forces* (PRA after (81)). The dissipator's ``Im D`` part is a force
 ``(2/hbar) Im D x``: antisymmetric, and in the paper's model the only antisymmetric (non-reciprocal)
 part of the force gradient, hence ``C_ab - C_ba = 4 Im D_ab / hbar`` with ``C = dF/dx = -K``. It holds
-in the far-field two-tweezer limit; :func:`nonreciprocity_mismatch` reports how far the full
-solver's stiffness deviates from it (near field, multiple scattering, absorption).
+in the far-field two-tweezer limit and, observed to round-off (tests), for self-consistent
+radiatively consistent dipoles in any geometry, absorbing ones included once ``D`` contains the
+absorbed photons; :func:`nonreciprocity_mismatch` reports how far a stiffness deviates from it.
 
-Not included: recoil from *absorbed* photons of absorbing particles (only scattered photons enter
-the Lindblad operators), thermal emission, and the (second-order) change of ``L^(0)`` that only
-renormalizes forces.
+Absorbed photons
+----------------
+*Model.* An absorbing particle takes photons out of its local field (incident + scattered by the
+others) and turns them into heat; each absorption is a quantum jump of the centre of mass. The
+particle's internal (phonon) bath is broadband and does not record where the photon came from, so
+with the laser field in a coherent state the jump operators of particle ``i`` are its local field at
+the (operator) positions, weighted by its absorption matrix:
+
+    L_{i,s} = sqrt(sigma_s / (2 hbar)) u_s^H E_i(r_1, ..., r_N)   (+ magnetic analogue),
+    B_e,i = (alpha_e - alpha_e^H)/(2i) - k^3/(6 pi eps) alpha_e^H alpha_e = sum_s sigma_s u_s u_s^H,
+    B_m,i = (alpha_m - alpha_m^H)/(2i) - k^3/(6 pi) alpha_m^H alpha_m       (magnetic, weight mu0),
+
+``E_i`` the local field that polarizes particle ``i`` (``p_i = alpha_e,i E_i``). The absorption rate
+is ``sum_s <L^+ L> = P_abs,i / (hbar omega)`` with exactly the absorbed power of
+:func:`cdsolve.scattering.observables.cross_sections`,
+``P_abs,i = (omega/2) [Im(E^*.p) - k^3/(6 pi eps)|p|^2 + mu0 Im(H^*.m) - mu0 k^3/(6 pi)|m|^2]
+= (omega/2) (E^H B_e E + mu0 H^H B_m H)``. ``B`` is the loss of the dressed polarizability beyond
+radiation damping: zero for a lossless, radiatively consistent particle (Mie ``Re a1 = |a1|^2``),
+positive semidefinite for a passive one.
+
+*Diffusion.* Expanding ``L`` to first order in the displacements exactly as for the scattered photons
+(``lambda_a = d L / d x_a``, ``D_ab = (hbar^2/2) sum lambda_a lambda_b^*``) gives
+
+    D^abs_ab = (hbar/4) sum_i [ dE_{i,b}^H B_e,i dE_{i,a} + mu0 dH_{i,b}^H B_m,i dH_{i,a} ],
+
+``dE_{i,a} = d E_i / d x_a`` the derivative of the self-consistent local field (own position: the
+field gradient; others: the change of their scattered field). Hermitian, positive semidefinite for
+passive particles. The momentum per absorbed photon is not put in by hand: it is the phase gradient
+of the local field. For a plane wave ``E ~ exp(i k z)``, ``dE/dz = i k E`` and
+``D^abs_zz = hbar k^2 P_abs / (2 omega) = (hbar k / 2) F_abs`` with ``F_abs = P_abs / c_m`` the
+absorption part of the radiation pressure: Poisson kicks of ``hbar k`` at the rate
+``Gamma = P_abs/(hbar omega)`` give ``d<p_z^2>/dt = Gamma (hbar k)^2 = 2 D_zz`` (this module's
+convention), and no transverse diffusion. In a general field ``sum_a |d_a E|^2 = k^2 |E|^2 +
+nabla^2 |E|^2 / 2`` (Helmholtz), so the trace is ``hbar^2 k^2 Gamma / 2`` plus an intensity-curvature
+term: at an antinode of a standing wave the absorbed photons come coherently from both directions
+and do not heat the axial motion (Gordon & Ashkin, PRA 21, 1606 (1980): induced diffusion
+``~ |grad E|^2``). Several particles are correlated through ``dE_{i,a}`` with ``a`` on another
+particle (a photon scattered by ``l`` and absorbed by ``i`` kicks both).
+
+*Forces.* The same jump operators exert ``F_a = (1/2) Im(E^H B_e d_a E) + ...``, the absorption part of
+the radiation pressure, whose antisymmetric gradient is ``4 Im D^abs / hbar``; with both parts the
+identity ``C - C^T = 4 Im D / hbar`` holds for absorbing self-consistent dipoles too (tested).
+
+*Assumptions.* Dipole particles; the absorbed energy becomes heat (no re-emission, no thermal
+emission; the internal temperature does not enter); coherent-state laser light; ``B`` must be
+positive semidefinite: a polarizability without radiative correction (real ``alpha``, the papers'
+far-field model) or with gain would "absorb" negative power, and :func:`absorption_diffusion`
+raises (use ``absorption=False``).
+
+Not included: thermal emission, and the (second-order) change of ``L^(0)`` that only renormalizes
+forces.
+
+Incoherent illumination (:class:`cdsolve.scattering.coherence.IncoherentSolution`): the diffusion is
+the sum over the coherent parts (cross terms between mutually incoherent groups average out).
 """
 
 from __future__ import annotations
@@ -96,13 +150,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..optics.conventions import C0, EPS0, HBAR, Z0
+from ..optics.conventions import C0, EPS0, HBAR, MU0, Z0
 from ..optics.green import LEVI_CIVITA, green_tensors, pair_geometry, propagator_gradient_applied, radial_functions
 from .jacobian import _apply_w_chi, displacement_rhs, scattering_sources, select_dofs
 from ..scattering.solver import factorize, lu_apply
 
 __all__ = [
     "recoil_diffusion",
+    "absorption_diffusion",
+    "absorption_diffusion_from_fields",
+    "absorption_matrices",
     "recoil_diffusion_from_dipoles",
     "recoil_diffusion_quadrature",
     "dipole_derivatives",
@@ -316,31 +373,16 @@ def recoil_diffusion_quadrature(positions, k: float, n_medium: float, p, m, dp, 
 
 
 # --------------------------------------------------------------------------- dipole derivatives
-def dipole_derivatives(sol, dofs=None) -> tuple[np.ndarray, np.ndarray]:
-    """Position derivatives of all induced dipoles of a solution, ``dp_j/dx_a`` and ``dm_j/dx_a``.
+def _field_derivatives(sol, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``du/dx_a`` of the normalized local fields ``u = (E, Z H)``: (N, 3, n) e and h blocks [V/m^2], and ``Z``.
 
-    Self-consistent solutions: ``du = (1 - W chi)^-1 RHS`` with the right-hand sides of
-    :mod:`cdsolve.dynamics.jacobian` (own-field gradient for the moved particle, ``-dW v`` for the others),
-    one LU for all dofs. Finite-order solutions (``orders=n``): the derivative of the same truncated
-    scattering series (``orders=0``: ``alpha grad E_inc`` of the moved particle only).
-
-    Parameters
-    ----------
-    sol : Solution
-    dofs : None, str or (n,) int
-        Dofs ``x_a`` (see :func:`cdsolve.dynamics.jacobian.select_dofs`).
-
-    Returns
-    -------
-    dp : (N, n, 3) complex [C]       ``dp[j, a] = d p_j / d x_a``
-    dm : (N, n, 3) complex [A m]     ``dm[j, a] = d m_j / d x_a``
+    The h block is meaningful only when the scene has magnetic dipoles (``op.has_magnetic``); it is
+    zero otherwise (nothing uses it then: ``alpha_m = 0``).
     """
     scene = sol.scene
     N = scene.n_particles
-    sel = select_dofs(N, dofs)
     n = len(sel)
     k, n_m = scene.k, scene.n_medium
-    eps = EPS0 * n_m**2
     Z = Z0 / n_m
     op = sol._operator
     orders = sol.info.get("orders")
@@ -369,27 +411,194 @@ def dipole_derivatives(sol, dofs=None) -> tuple[np.ndarray, np.ndarray]:
         du = explicit_rhs(None)
         for o in range(orders):
             du = explicit_rhs(gammas[o] if gammas else None) + _apply_w_chi(op, du)
-    due = du[: 3 * N].reshape(N, 3, n)
-    duh = du[3 * N:].reshape(N, 3, n)
+    duh = du[3 * N:].reshape(N, 3, n) if op.has_magnetic else np.zeros((N, 3, n), complex)
+    return du[: 3 * N].reshape(N, 3, n), duh, Z
+
+
+def _local_field_derivatives(sol, sel) -> tuple[np.ndarray, np.ndarray]:
+    """``dE[j, a] = d E_j / d x_a`` (N, n, 3) [V/m^2] of the local field polarizing particle ``j`` and
+    ``dH`` (N, n, 3) [A/m^2] (zero without magnetic dipoles, see :func:`_field_derivatives`)."""
+    due, duh, Z = _field_derivatives(sol, sel)
+    return due.transpose(0, 2, 1), duh.transpose(0, 2, 1) / Z
+
+
+def dipole_derivatives(sol, dofs=None) -> tuple[np.ndarray, np.ndarray]:
+    """Position derivatives of all induced dipoles of a solution, ``dp_j/dx_a`` and ``dm_j/dx_a``.
+
+    Self-consistent solutions: ``du = (1 - W chi)^-1 RHS`` with the right-hand sides of
+    :mod:`cdsolve.dynamics.jacobian` (own-field gradient for the moved particle, ``-dW v`` for the others),
+    one LU for all dofs. Finite-order solutions (``orders=n``): the derivative of the same truncated
+    scattering series (``orders=0``: ``alpha grad E_inc`` of the moved particle only).
+
+    Parameters
+    ----------
+    sol : Solution
+    dofs : None, str or (n,) int
+        Dofs ``x_a`` (see :func:`cdsolve.dynamics.jacobian.select_dofs`).
+
+    Returns
+    -------
+    dp : (N, n, 3) complex [C]       ``dp[j, a] = d p_j / d x_a``
+    dm : (N, n, 3) complex [A m]     ``dm[j, a] = d m_j / d x_a``
+    """
+    sel = select_dofs(sol.scene.n_particles, dofs)
+    due, duh, _ = _field_derivatives(sol, sel)
+    return _dipoles_from_fields(sol, due, duh)
+
+
+def _dipoles_from_fields(sol, due, duh):
+    scene = sol.scene
+    k, n_m = scene.k, scene.n_medium
+    op = sol._operator
+    eps, Z = EPS0 * n_m**2, Z0 / n_m
     dve = np.einsum("jst,jta->jas", op.chi_e, due)
     dvh = np.einsum("jst,jta->jas", op.chi_m, duh) if op.has_magnetic else np.zeros_like(dve)
     return dve * eps / k**3, dvh / (Z * k**3)
 
 
-def recoil_diffusion(sol, dofs=None, *, method: str = "closed", **quadrature) -> np.ndarray:
-    """Recoil diffusion matrix ``D`` of the chosen dofs for a solved scene.
+# --------------------------------------------------------------------------- absorbed photons
+#: relative tolerance of the passivity check of the absorption matrices (round-off of lossless Mie spheres ~1e-13)
+_ABS_RTOL = 1e-9
+
+
+def absorption_matrices(alpha_e, alpha_m, k: float, n_medium: float) -> tuple[np.ndarray, np.ndarray]:
+    """Absorption matrices ``B_e``, ``B_m`` of dressed polarizabilities (module docstring, *Absorbed photons*).
+
+    ``P_abs = (omega/2) (E^H B_e E + mu0 H^H B_m H)`` for a particle in the local fields ``E``, ``H``.
+
+    Parameters
+    ----------
+    alpha_e : (N, 3, 3) complex [F m^2]
+    alpha_m : (N, 3, 3) complex [m^3]
+    k : float [1/m]
+        Host wavenumber.
+    n_medium : float [-]
+
+    Returns
+    -------
+    B_e : (N, 3, 3) complex [F m^2]     ``(alpha_e - alpha_e^H)/(2i) - k^3/(6 pi eps) alpha_e^H alpha_e`` (Hermitian)
+    B_m : (N, 3, 3) complex [m^3]       ``(alpha_m - alpha_m^H)/(2i) - k^3/(6 pi) alpha_m^H alpha_m``
+    """
+    ae = _as_array("alpha_e", alpha_e, (3, 3))
+    am = _as_array("alpha_m", alpha_m, (3, 3))
+    if ae.ndim != 3 or am.shape != ae.shape:
+        raise ValueError(f"alpha_e and alpha_m must both have shape (N, 3, 3), got {ae.shape} and {am.shape}")
+    if not (np.isfinite(k) and k > 0):
+        raise ValueError(f"k must be a finite wavenumber > 0 [1/m], got {k!r}")
+    if not (np.isfinite(n_medium) and n_medium > 0):
+        raise ValueError(f"n_medium must be a finite real index > 0, got {n_medium!r}")
+    eps = EPS0 * n_medium**2
+
+    def loss(a, rad):
+        aH = np.conj(np.swapaxes(a, 1, 2))
+        return (a - aH) / 2j - rad * aH @ a
+
+    return loss(ae, k**3 / (6 * np.pi * eps)), loss(am, k**3 / (6 * np.pi))
+
+
+def _check_passive(B: np.ndarray, alpha: np.ndarray, name: str) -> None:
+    """Raise when an absorption matrix has a negative eigenvalue beyond round-off (gain / no radiative correction)."""
+    lam = np.linalg.eigvalsh(0.5 * (B + np.conj(np.swapaxes(B, 1, 2))))[:, 0]  # (N,) smallest
+    anti = np.abs((alpha - np.conj(np.swapaxes(alpha, 1, 2))) / 2j).max(axis=(1, 2))
+    rad = np.abs(B - (alpha - np.conj(np.swapaxes(alpha, 1, 2))) / 2j).max(axis=(1, 2))  # |radiation-damping term|
+    bad = np.flatnonzero(lam < -_ABS_RTOL * np.maximum(anti, rad))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"absorption: particle {i} would absorb negative power ({name} absorption matrix has eigenvalue "
+            f"{lam[i]:.3e}, i.e. Im alpha < k^3 |alpha|^2 / (6 pi eps)): its polarizability is not radiatively "
+            f"consistent (a real alpha without radiative correction, or gain); the absorbed-photon recoil is "
+            f"undefined. Use optics.polarizability.radiative_correction, or absorption=False for the "
+            f"scattered-photon recoil alone ({bad.size} particle(s) affected)")
+
+
+def absorption_diffusion_from_fields(alpha_e, alpha_m, k: float, n_medium: float, dE, dH) -> np.ndarray:
+    """Absorbed-photon diffusion matrix from the polarizabilities and the local-field derivatives.
+
+    ``D^abs_ab = (hbar/4) sum_i [dE_{i,b}^H B_e,i dE_{i,a} + mu0 dH_{i,b}^H B_m,i dH_{i,a}]``
+    (module docstring, *Absorbed photons*).
+
+    Parameters
+    ----------
+    alpha_e : (N, 3, 3) complex [F m^2]
+        Dressed electric polarizabilities (``p_i = alpha_e,i E_i``).
+    alpha_m : (N, 3, 3) complex [m^3]
+    k : float [1/m]
+    n_medium : float [-]
+    dE : (N, n, 3) complex [V/m^2]
+        ``dE[i, a] = d E_i / d x_a`` of the local field that polarizes particle ``i``.
+    dH : (N, n, 3) complex [A/m^2]
+
+    Returns
+    -------
+    D : (n, n) complex [N^2 s]
+        Hermitian, positive semidefinite; same noise convention as :func:`recoil_diffusion_from_dipoles`.
+
+    Raises
+    ------
+    ValueError
+        When a particle's absorption matrix is not positive semidefinite (negative absorbed power).
+    """
+    Be, Bm = absorption_matrices(alpha_e, alpha_m, k, n_medium)
+    ae, am = np.asarray(alpha_e, complex), np.asarray(alpha_m, complex)
+    N = len(Be)
+    dE = _as_array("dE", dE, (3,))
+    dH = _as_array("dH", dH, (3,))
+    if dE.ndim != 3 or dE.shape[0] != N or dH.shape != dE.shape:
+        raise ValueError(f"dE and dH must have shape (N, n_dofs, 3) with N = {N}, got {dE.shape} and {dH.shape}")
+    _check_passive(Be, ae, "electric")
+    _check_passive(Bm, am, "magnetic")
+    n = dE.shape[1]
+    flat_e = dE.transpose(0, 2, 1).reshape(3 * N, n)  # rows (i, s)
+    flat_h = dH.transpose(0, 2, 1).reshape(3 * N, n)
+    M = flat_e.conj().T @ np.einsum("ist,iat->isa", Be, dE).reshape(3 * N, n)  # M[b, a] = dE_b^H B dE_a
+    M += MU0 * (flat_h.conj().T @ np.einsum("ist,iat->isa", Bm, dH).reshape(3 * N, n))
+    return HBAR / 4 * M.T
+
+
+def absorption_diffusion(sol, dofs=None) -> np.ndarray:
+    """Diffusion matrix of the recoil of *absorbed* photons for a solved scene (module docstring).
+
+    Parameters
+    ----------
+    sol : Solution or IncoherentSolution
+        Summed over ``sol.coherent_parts``.
+    dofs : None, str or (n,) int
+        Order of :func:`cdsolve.dynamics.jacobian.select_dofs` (``LinearModel.dofs``).
+
+    Returns
+    -------
+    D : (n, n) complex [N^2 s]
+        Zero for lossless particles; for one particle in a plane wave along ``z``
+        ``D_zz = hbar k^2 P_abs / (2 omega)``, ``D_xx = D_yy = 0``.
+    """
+    sel = select_dofs(sol.scene.n_particles, dofs)
+    D = np.zeros((len(sel), len(sel)), complex)
+    for part in sol.coherent_parts:
+        dE, dH = _local_field_derivatives(part, sel)
+        D += absorption_diffusion_from_fields(part.alpha_e, part.alpha_m, part.scene.k, part.scene.n_medium, dE, dH)
+    return D
+
+
+def recoil_diffusion(sol, dofs=None, *, method: str = "closed", absorption: bool = True, **quadrature) -> np.ndarray:
+    """Recoil diffusion matrix ``D`` of the chosen dofs for a solved scene: scattered + absorbed photons.
 
     Uses the solution's dipoles and their position derivatives (:func:`dipole_derivatives`); the dof
     order is that of :func:`cdsolve.dynamics.jacobian.select_dofs`, i.e. of ``LinearModel.dofs``.
 
     Parameters
     ----------
-    sol : Solution
+    sol : Solution or IncoherentSolution
         From :func:`cdsolve.solve` (self-consistent, or ``orders=n``; ``orders=0`` is the
-        far-field tweezer limit of the papers when the tweezers are well separated).
+        far-field tweezer limit of the papers when the tweezers are well separated). Incoherent
+        illumination: the sum over ``sol.coherent_parts``.
     dofs : None, str or (n,) int
     method : {"closed", "quadrature"}
-        Closed form in ``Im G``, ``Re Gx`` (default) or direct angular quadrature.
+        Scattered photons: closed form in ``Im G``, ``Re Gx`` (default) or direct angular quadrature.
+    absorption : bool
+        Add the recoil of absorbed photons (:func:`absorption_diffusion`; default True). Raises
+        ValueError for particles that would absorb negative power (real ``alpha`` without radiative
+        correction, gain): pass False for the scattered photons alone (the papers' model).
     **quadrature
         ``n_theta``, ``n_phi`` for ``method="quadrature"``.
 
@@ -411,13 +620,20 @@ def recoil_diffusion(sol, dofs=None, *, method: str = "closed", **quadrature) ->
         raise ValueError(f"method must be 'closed' or 'quadrature', got {method!r}")
     if quadrature and method != "quadrature":
         raise ValueError(f"quadrature options {sorted(quadrature)} need method='quadrature'")
-    scene = sol.scene
-    sel = select_dofs(scene.n_particles, dofs)
-    dp, dm = dipole_derivatives(sol, sel)
-    args = (scene.positions, scene.k, scene.n_medium, sol.p, sol.m, dp, dm, sel)
-    if method == "closed":
-        return recoil_diffusion_from_dipoles(*args)
-    return recoil_diffusion_quadrature(*args, **quadrature)
+    if not isinstance(absorption, (bool, np.bool_)):
+        raise TypeError(f"absorption must be True or False, got {absorption!r}")
+    sel = select_dofs(sol.scene.n_particles, dofs)
+    D = np.zeros((len(sel), len(sel)), complex)
+    for part in sol.coherent_parts:
+        scene = part.scene
+        due, duh, Z = _field_derivatives(part, sel)  # one LU solve for both parts
+        dp, dm = _dipoles_from_fields(part, due, duh)
+        args = (scene.positions, scene.k, scene.n_medium, part.p, part.m, dp, dm, sel)
+        D += recoil_diffusion_from_dipoles(*args) if method == "closed" else recoil_diffusion_quadrature(*args, **quadrature)
+        if absorption:
+            D += absorption_diffusion_from_fields(part.alpha_e, part.alpha_m, scene.k, scene.n_medium,
+                                                  due.transpose(0, 2, 1), duh.transpose(0, 2, 1) / Z)
+    return D
 
 
 # --------------------------------------------------------------------------- consistency with forces

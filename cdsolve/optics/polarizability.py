@@ -8,8 +8,9 @@ Models
 ------
 ``Sphere(model="mie")``
     Mie dipole: ``alpha_e = 6 pi i eps0 eps_m a1 / k^3``, ``alpha_m = 6 pi i b1 / k^3`` with the
-    Mie coefficients ``a1, b1`` of miepython (Bohren & Huffman convention, ``exp(-i omega t)``;
-    checked in ``tests/test_polarizability.py`` against the Rayleigh limit ``-2i x^3/3 (m^2-1)/(m^2+2)``).
+    Mie coefficients ``a1, b1`` of :mod:`cdsolve.optics.mie` (Bohren & Huffman convention,
+    ``exp(-i omega t)``; checked in ``tests/test_mie.py`` against miepython, mpmath and the Rayleigh
+    limit ``-2i x^3/3 (m^2-1)/(m^2+2)``). Metals (``Re n <= 0 < Im n``) are evaluated as such.
 ``Sphere(model="rayleigh")`` and ``Ellipsoid``
     Clausius-Mossotti / depolarization-factor static polarizability with the radiative-reaction
     correction ``alpha = (alpha0^-1 - i k^3/(6 pi eps0 eps_m))^-1``; no magnetic dipole.
@@ -24,6 +25,14 @@ Models
 Passivity: a polarizability tensor is passive when its anti-Hermitian part
 ``(alpha - alpha^H)/(2i)`` is positive semidefinite. Non-passive particles (gain) are rejected
 unless ``allow_gain=True``.
+
+Input checks (at construction, naming the argument and the rule): a refractive index must be a finite
+number with ``Re n >= 0``, ``Im n >= 0`` and ``n != 0`` (``Im n < 0``, gain, only with
+``allow_gain=True``, which must be a real ``bool``); ``material`` is a
+:class:`cdsolve.optics.materials.Material` object (``index`` and ``permittivity`` methods), not a
+name: ``material="silicon"`` is refused naming ``materials.silicon()`` and ``materials.fused_silica()``.
+``density`` [kg/m^3] needs a particle with a size (``radius`` or semi-axes) to give a mass.
+Sphere sizes beyond the limits of :func:`cdsolve.optics.mie.check_mie_size` are refused at evaluation.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from scipy.special import elliprd
 
 from ._checks import real_number
 from .conventions import EPS0, wavenumber
+from .mie import check_mie_size, mie_coefficients
 
 __all__ = [
     "Particle",
@@ -53,8 +63,15 @@ __all__ = [
 SphereModel = Literal["mie", "rayleigh"]
 
 
+def _real(name: str, value: Any, **rule) -> float:
+    """``real_number`` that also refuses strings and None (TypeError): ``radius="5e-8"`` is a mistake."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    return real_number(name, value, **rule)
+
+
 def _positive(name: str, value: Any) -> float:
-    return real_number(name, value, positive=True)
+    return _real(name, value, positive=True)
 
 
 def radiative_correction(alpha0: np.ndarray, k: float, n_medium: float) -> np.ndarray:
@@ -63,7 +80,8 @@ def radiative_correction(alpha0: np.ndarray, k: float, n_medium: float) -> np.nd
     Parameters
     ----------
     alpha0 : (3, 3) complex [F m^2]
-        Static (quasi-static) polarizability tensor, invertible.
+        Static (quasi-static) polarizability tensor (may be singular, e.g. zero for an index-matched
+        particle: evaluated as ``(I - i k^3/(6 pi eps0 eps_m) alpha0)^-1 alpha0``).
     k : float [1/m]
         Wavenumber in the host.
     n_medium : float
@@ -82,7 +100,13 @@ def radiative_correction(alpha0: np.ndarray, k: float, n_medium: float) -> np.nd
     """
     alpha0 = np.asarray(alpha0, dtype=complex)
     eps = EPS0 * n_medium**2
-    return np.linalg.inv(np.linalg.inv(alpha0) - 1j * k**3 / (6 * np.pi * eps) * np.eye(3))
+    lhs = np.eye(3) - 1j * k**3 / (6 * np.pi * eps) * alpha0
+    try:
+        return np.linalg.solve(lhs, alpha0)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "radiative correction is singular: alpha0 has the eigenvalue -6 pi i eps0 eps_m / k^3 "
+            "(an active particle exactly at its lasing threshold)") from None
 
 
 def is_passive(alpha: np.ndarray, rtol: float = 1e-12) -> bool:
@@ -103,9 +127,16 @@ def mie_dipole_polarizabilities(
 ) -> tuple[complex, complex]:
     """Scalar Mie dipole polarizabilities ``(alpha_e [F m^2], alpha_m [m^3])`` of a sphere.
 
-    Uses miepython's ``a1, b1`` for the relative index ``m = index / n_medium`` and size
-    parameter ``x = k a``. miepython only represents passive spheres (it silently conjugates
-    ``Im m < 0``), so gain is refused here.
+    Uses ``a1, b1`` of :func:`cdsolve.optics.mie.mie_coefficients` for the relative index
+    ``m = index / n_medium`` and size parameter ``x = k a`` (metals and gain evaluated as written;
+    sizes beyond :func:`cdsolve.optics.mie.check_mie_size` refused).
+
+    Parameters
+    ----------
+    radius : float [m]
+    index : complex  particle refractive index [-]
+    wavelength : float [m]  vacuum wavelength
+    n_medium : float  host index [-]
 
     Examples
     --------
@@ -113,17 +144,10 @@ def mie_dipole_polarizabilities(
     >>> round(ae.real / (4 * np.pi * EPS0 * (50e-9) ** 3), 3)  # ~ (m^2-1)/(m^2+2) = 0.2687
     0.269
     """
-    import miepython
-
-    if np.imag(index) < 0:
-        raise ValueError(
-            f"Mie model needs a passive sphere (Im index >= 0), got index={index}; "
-            "use model='rayleigh' with allow_gain=True or a DipoleParticle for gain"
-        )
     k = wavenumber(wavelength, n_medium)
     x = k * radius
     m = complex(index) / n_medium
-    a, b = miepython.coefficients(m, x, n_pole=1)
+    a, b = mie_coefficients(m, x, n_max=1)
     a1, b1 = complex(a[0]), complex(b[0])
     eps = EPS0 * n_medium**2
     return 6j * np.pi * eps * a1 / k**3, 6j * np.pi * b1 / k**3
@@ -146,9 +170,8 @@ def depolarization_factors(semi_axes) -> np.ndarray:
     return L
 
 
-def _relative_permittivity(index, material, wavelength, n_medium) -> complex:
-    n = complex(index) if material is None else complex(material.index(wavelength))
-    return (n / n_medium) ** 2
+def _relative_permittivity(obj, wavelength, n_medium) -> complex:
+    return (_particle_index(obj, wavelength) / n_medium) ** 2
 
 
 class Particle(ABC):
@@ -174,10 +197,17 @@ class Particle(ABC):
         return None
 
     def particle_mass(self) -> float | None:
-        """Mass [kg] from ``mass`` or ``density * volume``; None when neither is known."""
+        """Mass [kg] from ``mass`` or ``density * volume``; None when neither is given.
+
+        Raises ValueError when ``density`` is given but the particle has no size (no volume).
+        """
         if self.mass is not None:
             return self.mass
-        if self.density is not None and self.volume is not None:
+        if self.density is not None:
+            if self.volume is None:
+                raise ValueError(
+                    f"{type(self).__name__} has density={self.density!r} kg/m^3 but no size, so no mass: "
+                    "give radius= (its volume) or mass= [kg]")
             return self.density * self.volume
         return None
 
@@ -193,26 +223,69 @@ class Particle(ABC):
 
 
 def _check_mass(obj) -> None:
+    name = type(obj).__name__
     if obj.mass is not None:
-        _positive("mass", obj.mass)
+        object.__setattr__(obj, "mass", _positive(f"{name}.mass [kg]", obj.mass))
     if obj.density is not None:
-        _positive("density", obj.density)
+        object.__setattr__(obj, "density", _positive(f"{name}.density [kg/m^3]", obj.density))
     if obj.mass is not None and obj.density is not None:
-        raise ValueError("give either mass or density, not both")
+        raise ValueError(f"{name}: give either mass or density, not both (got mass={obj.mass!r}, "
+                         f"density={obj.density!r})")
+
+
+def _check_gain_flag(obj) -> None:
+    if not isinstance(obj.allow_gain, (bool, np.bool_)):
+        raise TypeError(f"{type(obj).__name__}.allow_gain must be True or False (a bool), "
+                        f"got {obj.allow_gain!r} of type {type(obj.allow_gain).__name__}")
+    object.__setattr__(obj, "allow_gain", bool(obj.allow_gain))
+
+
+def _check_index(owner: str, value, allow_gain: bool) -> complex:
+    """A refractive index: finite number, ``n != 0``, ``Re n >= 0``, ``Im n >= 0`` unless ``allow_gain``."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not isinstance(value, (int, float, complex, np.number)):
+        if not (isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iufc"):
+            raise TypeError(f"{owner}.index must be a real or complex number (refractive index n + i k), "
+                            f"got {value!r} of type {type(value).__name__}")
+    n = complex(value)
+    if not (np.isfinite(n.real) and np.isfinite(n.imag)):
+        raise ValueError(f"{owner}.index must be finite, got {value!r}")
+    if n == 0 or n.real < 0:
+        raise ValueError(f"{owner}.index={value!r} is not a physical refractive index: need n != 0 and Re n >= 0 "
+                         "(a passive medium has Re n >= 0 and Im n >= 0; Re n < 0 with Im n > 0 is gain in disguise)")
+    if n.imag < 0 and not allow_gain:
+        raise ValueError(
+            f"{owner}.index={value!r} has Im n < 0 (gain under exp(-i omega t)); a passive medium needs "
+            "Re n >= 0 and Im n >= 0; pass allow_gain=True to use an active medium"
+        )
+    return n
 
 
 def _check_material(obj) -> None:
+    name = type(obj).__name__
+    _check_gain_flag(obj)
     if (obj.index is None) == (obj.material is None):
-        raise ValueError(f"{type(obj).__name__}: give exactly one of index or material")
+        raise ValueError(f"{name}: give exactly one of index or material (got index={obj.index!r}, "
+                         f"material={obj.material!r})")
     if obj.index is not None:
-        n = complex(obj.index)
-        if not np.isfinite(n):
-            raise ValueError(f"{type(obj).__name__}.index must be finite, got {obj.index!r}")
-        if n.imag < 0 and not obj.allow_gain:
-            raise ValueError(
-                f"{type(obj).__name__}.index={obj.index!r} has Im n < 0 (gain under exp(-i omega t)); "
-                "pass allow_gain=True to use an active medium"
-            )
+        _check_index(name, obj.index, obj.allow_gain)
+    elif isinstance(obj.material, (str, bytes)):
+        raise TypeError(
+            f"{name}.material must be a Material object, got the name {obj.material!r}; use e.g. "
+            "cdsolve.optics.materials.fused_silica() or cdsolve.optics.materials.silicon() "
+            "(or index=<complex> for a constant index)")
+    elif not (callable(getattr(obj.material, "index", None)) and callable(getattr(obj.material, "permittivity", None))):
+        raise TypeError(
+            f"{name}.material must be a cdsolve.optics.materials.Material (with index(wavelength) and "
+            "permittivity(wavelength) methods), "
+            f"got {obj.material!r} of type {type(obj.material).__name__}")
+
+
+def _particle_index(obj, wavelength) -> complex:
+    """Refractive index of ``obj`` at ``wavelength`` (material values checked like a given index)."""
+    if obj.material is None:
+        return complex(obj.index)
+    return _check_index(f"{type(obj).__name__}.material ({obj.material!r}) at {wavelength!r} m",
+                        complex(obj.material.index(wavelength)), obj.allow_gain)
 
 
 @dataclass(frozen=True)
@@ -251,8 +324,8 @@ class Sphere(Particle):
     allow_gain: bool = False
 
     def __post_init__(self):
-        _positive("Sphere.radius", self.radius)
-        if self.model not in ("mie", "rayleigh"):
+        object.__setattr__(self, "radius", _positive("Sphere.radius [m]", self.radius))
+        if not isinstance(self.model, str) or self.model not in ("mie", "rayleigh"):
             raise ValueError(f"Sphere.model must be 'mie' or 'rayleigh', got {self.model!r}")
         _check_material(self)
         _check_mass(self)
@@ -266,14 +339,15 @@ class Sphere(Particle):
         return 4.0 / 3.0 * np.pi * self.radius**3
 
     def polarizabilities(self, wavelength, n_medium):
+        n = _particle_index(self, wavelength)
+        k = wavenumber(wavelength, n_medium)
+        check_mie_size(n / n_medium, k * self.radius)  # both models: refuse sizes where a dipole is meaningless
         if self.model == "mie":
-            n = complex(self.index) if self.material is None else complex(self.material.index(wavelength))
             ae, am = mie_dipole_polarizabilities(self.radius, n, wavelength, n_medium)
             return self._checked(ae * np.eye(3), am * np.eye(3))
-        eps_r = _relative_permittivity(self.index, self.material, wavelength, n_medium)
+        eps_r = (n / n_medium) ** 2
         eps = EPS0 * n_medium**2
         a0 = 4 * np.pi * eps * self.radius**3 * (eps_r - 1) / (eps_r + 2)
-        k = wavenumber(wavelength, n_medium)
         return self._checked(radiative_correction(a0 * np.eye(3), k, n_medium), np.zeros((3, 3), complex))
 
 
@@ -299,15 +373,15 @@ class Ellipsoid(Particle):
     allow_gain: bool = False
 
     def __post_init__(self):
-        ax = np.asarray(self.semi_axes, dtype=float)
+        ax = np.asarray(self.semi_axes, dtype=object)
         if ax.shape != (3,):
-            raise ValueError(f"Ellipsoid.semi_axes must have 3 entries, got {self.semi_axes!r}")
-        for i, s in enumerate(ax):
-            _positive(f"Ellipsoid.semi_axes[{i}]", s)
-        object.__setattr__(self, "semi_axes", tuple(ax.tolist()))
-        R = np.eye(3) if self.orientation is None else np.asarray(self.orientation, dtype=float)
+            raise ValueError(f"Ellipsoid.semi_axes must have 3 entries [m], got {self.semi_axes!r}")
+        ax = [_positive(f"Ellipsoid.semi_axes[{i}] [m]", s) for i, s in enumerate(ax)]
+        object.__setattr__(self, "semi_axes", tuple(ax))
+        R = np.eye(3) if self.orientation is None else _real_array("Ellipsoid.orientation", self.orientation)
         if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-10) or np.linalg.det(R) < 0:
-            raise ValueError("Ellipsoid.orientation must be a proper rotation matrix (3x3, R R^T = 1, det = +1)")
+            raise ValueError("Ellipsoid.orientation must be a proper rotation matrix (3x3, R R^T = 1, det = +1), "
+                             f"got {self.orientation!r}")
         object.__setattr__(self, "orientation", R)
         _check_material(self)
         _check_mass(self)
@@ -322,7 +396,7 @@ class Ellipsoid(Particle):
         return 4.0 / 3.0 * np.pi * a * b * c
 
     def polarizabilities(self, wavelength, n_medium):
-        eps_r = _relative_permittivity(self.index, self.material, wavelength, n_medium)
+        eps_r = _relative_permittivity(self, wavelength, n_medium)
         eps = EPS0 * n_medium**2
         L = depolarization_factors(self.semi_axes)
         body = eps * self.volume * (eps_r - 1) / (1 + L * (eps_r - 1))
@@ -332,14 +406,36 @@ class Ellipsoid(Particle):
         return self._checked(radiative_correction(a0, k, n_medium), np.zeros((3, 3), complex))
 
 
+def _real_array(name: str, value) -> np.ndarray:
+    try:
+        a = np.asarray(value)
+    except Exception:
+        raise TypeError(f"{name} must be a real array, got {value!r}") from None
+    if a.dtype.kind not in "iuf" and not (a.dtype.kind == "O" and a.size and all(
+            isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            for v in a.ravel())):
+        raise TypeError(f"{name} must be a real array, got {value!r}")
+    a = a.astype(float)
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf: {value!r}")
+    return a
+
+
 def _as_tensor(name: str, value) -> np.ndarray:
-    a = np.asarray(value, dtype=complex)
+    if isinstance(value, (str, bytes, bool, np.bool_)) or value is None:
+        raise TypeError(f"{name} must be a number or a 3x3 array of numbers, got {value!r}")
+    try:
+        a = np.asarray(value, dtype=complex)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or a 3x3 array of numbers, got {value!r}") from None
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or inf: {value!r}")
     if a.ndim == 0:
         a = a * np.eye(3)
     if a.shape != (3, 3):
         raise ValueError(f"{name} must be a scalar or a 3x3 tensor, got shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or inf")
+        raise ValueError(f"{name} contains NaN or inf: {value!r}")
     return a
 
 
@@ -363,11 +459,11 @@ class DipoleParticle(Particle):
     allow_gain: bool = False
 
     def __post_init__(self):
-        ae, am = _as_tensor("alpha_e", self.alpha_e), _as_tensor("alpha_m", self.alpha_m)
+        ae, am = _as_tensor("DipoleParticle.alpha_e", self.alpha_e), _as_tensor("DipoleParticle.alpha_m", self.alpha_m)
         if not np.any(ae) and not np.any(am):
             raise ValueError("DipoleParticle needs a non-zero alpha_e or alpha_m")
-        if self.radius < 0 or not np.isfinite(self.radius):
-            raise ValueError(f"DipoleParticle.radius must be >= 0, got {self.radius!r}")
+        object.__setattr__(self, "radius", _real("DipoleParticle.radius [m]", self.radius, nonnegative=True))
+        _check_gain_flag(self)
         _check_mass(self)
         self._checked(ae, am)
 
@@ -404,12 +500,17 @@ class KerkerParticle(Particle):
     allow_gain: bool = False
 
     def __post_init__(self):
-        cond = {1: 1, 2: 2, "first": 1, "second": 2}.get(self.condition)
+        cond = None
+        if isinstance(self.condition, (int, np.integer, str)) and not isinstance(self.condition, (bool, np.bool_)):
+            cond = {1: 1, 2: 2, "first": 1, "second": 2}.get(self.condition if isinstance(self.condition, str)
+                                                             else int(self.condition))
         if cond is None:
             raise ValueError(f"KerkerParticle.condition must be 1, 2, 'first' or 'second', got {self.condition!r}")
         object.__setattr__(self, "condition", cond)
         if not isinstance(self.alpha_e, Particle):
-            _as_tensor("alpha_e", self.alpha_e)
+            _as_tensor("KerkerParticle.alpha_e", self.alpha_e)
+        object.__setattr__(self, "radius", _real("KerkerParticle.radius [m]", self.radius, nonnegative=True))
+        _check_gain_flag(self)
         _check_mass(self)
 
     @property

@@ -3,10 +3,12 @@
 The coupled-dipole model keeps only the ``n = 1`` Mie terms of each particle. Two things break it:
 
 1. **Size** (one particle): the neglected multipoles. Reported per particle as
-   ``multipole_ratio = (|a2| + |b2|) / (|a1| + |b1|)`` (miepython coefficients; the relative size of the
-   neglected scattered-field amplitude, i.e. the error of fields and dipole moments) and as
-   ``single_error``: the *exact* relative error of the dipole model's radiation-pressure force on that
-   particle alone in a plane wave (cdsolve's own isolated force vs the full Mie series of miepython).
+   ``multipole_ratio = (|a2| + |b2|) / (|a1| + |b1|)`` (Mie coefficients of :mod:`cdsolve.optics.mie`; the
+   relative size of the neglected scattered-field amplitude, i.e. the error of fields and dipole moments;
+   0 for an index-matched sphere, which does not scatter) and as ``single_error``: the *exact* relative
+   error of the dipole model's radiation-pressure force on that particle alone in a plane wave
+   (cdsolve's own isolated force vs the full Mie series, ``Q_pr`` of :func:`cdsolve.optics.mie.mie_efficiencies`;
+   0 when both vanish).
 2. **Neighbours** (pairs): the neighbour's neglected multipoles radiate into the particle, and the
    particle's own quadrupole responds to the neighbour's non-uniform near field. Estimated per pair as
 
@@ -19,7 +21,13 @@ The coupled-dipole model keeps only the ``n = 1`` Mie terms of each particle. Tw
    estimate stays finite at contact, as the exact data do (silicon r = 90 nm pair at a 10 nm gap: 10 %).
 
 The estimated relative error of the force on particle i (relative to the force scale of the
-configuration) is ``force_error_i = single_error_i + sum_j pair_ij``.
+configuration) is ``force_error_i = single_error_i + sum_j pair_ij``. The sum runs over the neighbours
+whose pair term can exceed ``PAIR_NEGLIGIBLE`` (1e-5, or ``tolerance/100`` if smaller): they are found
+with a k-d tree (:class:`scipy.spatial.cKDTree`) within the distance where the largest possible pair
+term ``C rho_max^gamma s_max h(k d)`` falls to that level, in chunks, so memory is O(N) and 200,000
+spheres on a lattice take about a second. Each omitted pair is below that level (up to round-off, the
+result of the former all-pairs sum minus terms < 1e-5 each). A scene with a non-spherical particle has
+no pair estimate (NaN for every particle).
 
 Calibration (``validation/validity_calibration.py``, which refits and writes
 ``validation/output/validity_calibration.json``): ``C`` and ``gamma`` minimize the largest
@@ -33,18 +41,25 @@ is only within a factor ~4.8: the estimate is too high by up to 4.6x at gaps of 
 4.8x at the 25 nm gap. Non-spherical particles get no estimate (NaN; no warning).
 
 :func:`check_dipole_validity` emits one :class:`DipoleValidityWarning` when any particle's
-``force_error`` or ``multipole_ratio`` exceeds ``tolerance`` (default 1 %).
+``force_error`` or ``multipole_ratio`` exceeds ``tolerance`` (default 1 %). The warning is attributed to
+the first stack frame outside the cdsolve package (the user's line) and registered there, so Python's
+default filter shows it once per message and user line, however many internal solves a public call
+(``cd.linearize``, ``cd.nonreciprocity_factors``, ...) makes.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..optics.conventions import C0, EPS0, intensity_from_amplitude, wavenumber
+from ..optics.mie import mie_coefficients, mie_efficiencies
 from ..optics.polarizability import Sphere
 from .scene import Scene
 
@@ -55,6 +70,7 @@ __all__ = [
     "check_dipole_validity",
     "single_sphere_validity",
     "PAIR_CALIBRATION",
+    "PAIR_NEGLIGIBLE",
     "DEFAULT_TOLERANCE",
 ]
 
@@ -63,6 +79,8 @@ __all__ = [
 PAIR_CALIBRATION = {"C": 0.669, "gamma": 0.759}
 #: default tolerance on the estimated relative error
 DEFAULT_TOLERANCE = 1e-2
+#: pair terms below this level (or below tolerance/100 if smaller) are left out of the neighbour sum
+PAIR_NEGLIGIBLE = 1e-5
 
 
 class DipoleValidityWarning(UserWarning):
@@ -70,9 +88,7 @@ class DipoleValidityWarning(UserWarning):
 
 
 @functools.lru_cache(maxsize=256)
-def _single_sphere(radius: float, index: complex, model: str, wavelength: float, n_medium: float):
-    import miepython
-
+def _single_sphere(radius: float, index: complex, model: str, allow_gain: bool, wavelength: float, n_medium: float):
     from ..optics.beams import PlaneWave
     from ..optics.materials import Medium
     from .observables import isolated_forces
@@ -80,16 +96,22 @@ def _single_sphere(radius: float, index: complex, model: str, wavelength: float,
     k = wavenumber(wavelength, n_medium)
     x = k * radius
     m_rel = complex(index) / n_medium
-    a, b = miepython.coefficients(m_rel, x, n_pole=2)
-    a, b = np.abs(np.asarray(a)).ravel(), np.abs(np.asarray(b)).ravel()
-    rho = float((a[1] + b[1]) / (a[0] + b[0]))
-    qext, qsca, _, g = miepython.efficiencies_mx(m_rel, x)
+    a, b = mie_coefficients(m_rel, x, n_max=2)
+    a, b = np.abs(a), np.abs(b)
+    dip = a[0] + b[0]
+    rho = float((a[1] + b[1]) / dip) if dip > 0 else 0.0  # index-matched: no scattering, nothing neglected
+    qpr = float(mie_efficiencies(m_rel, x)["qpr"])
     I0 = intensity_from_amplitude(1.0, n_medium)
-    F_exact = n_medium * I0 * float(qext - g * qsca) * np.pi * radius**2 / C0
-    alone = Scene(positions=[[0.0, 0.0, 0.0]], particles=Sphere(radius=radius, index=index, model=model),
+    F_exact = n_medium * I0 * qpr * np.pi * radius**2 / C0
+    sphere = Sphere(radius=radius, index=index, model=model, allow_gain=allow_gain)
+    alone = Scene(positions=[[0.0, 0.0, 0.0]], particles=sphere,
                   illumination=PlaneWave(wavelength, amplitude=1.0), medium=Medium(index=n_medium))
     F_dip = float(isolated_forces(alone)[0, 2])
-    return float(x), rho, abs(F_dip - F_exact) / abs(F_exact)
+    if F_exact == 0.0:
+        err = 0.0 if F_dip == 0.0 else float("inf")
+    else:
+        err = abs(F_dip - F_exact) / abs(F_exact)
+    return float(x), rho, err
 
 
 def single_sphere_validity(sphere: Sphere, wavelength: float, n_medium: float) -> dict:
@@ -116,7 +138,8 @@ def single_sphere_validity(sphere: Sphere, wavelength: float, n_medium: float) -
     if not isinstance(sphere, Sphere):
         raise ValueError(f"sphere must be a cdsolve Sphere, got {type(sphere).__name__}")
     n = complex(sphere.index) if sphere.material is None else complex(sphere.material.index(wavelength))
-    x, rho, err = _single_sphere(float(sphere.radius), n, sphere.model, float(wavelength), float(n_medium))
+    x, rho, err = _single_sphere(float(sphere.radius), n, sphere.model, bool(sphere.allow_gain), float(wavelength),
+                                 float(n_medium))
     return {"size_parameter": x, "multipole_ratio": rho, "single_error": err}
 
 
@@ -180,24 +203,84 @@ class ValidityReport:
         return msg + " (calibrated on GMMT pairs, factor ~2; see cdsolve.scattering.validity)"
 
 
-def _pair_terms(positions, rho, strength, k, chunk_pairs=1 << 20):
-    """``pair[i, j]`` summed over j (N,) and the full matrix rows above a threshold, chunked over targets."""
+def _h(q):
+    """Dimensionless propagator magnitude ``h(q) = 1/q + 1/q^2 + 1/q^3`` (q > 0; inf at q = 0)."""
+    u = 1.0 / q
+    return u * (1.0 + u * (1.0 + u))
+
+
+def _cutoff_distance(amplitude: float, k: float, level: float) -> float:
+    """Distance [m] beyond which ``amplitude * h(k d) < level`` (0 if the amplitude is 0).
+
+    ``h(q) = t`` with ``t = level/amplitude`` is the single positive root of ``t q^3 - q^2 - q - 1``.
+    """
+    if not amplitude > 0:
+        return 0.0
+    t = level / amplitude
+    roots = np.roots([t, -1.0, -1.0, -1.0])
+    q = float(np.max(roots[np.abs(roots.imag) < 1e-9 * np.abs(roots)].real))
+    return q / k * (1.0 + 1e-9)  # slack: pairs at the boundary are included
+
+
+def _pair_terms(positions, rho, strength, k, level, max_pairs=1 << 22):
+    """Neighbour sums ``sum_j pair_ij`` (N,) and the unordered pairs ``(i < j, d)`` within the cutoff distance.
+
+    Only pairs whose largest possible term ``C rho_max^gamma s_max h(k d)`` reaches ``level`` are visited
+    (k-d tree). Up to ``max_pairs`` (estimated from a sample of targets) all pairs are found at once;
+    beyond, targets are processed in slabs along x with about ``max_pairs`` entries each: O(N) memory.
+    Requires finite ``rho``.
+
+    Parameters
+    ----------
+    positions : (N, 3) float [m]
+    rho : (N,) float          multipole ratios (finite)
+    strength : (N,) float     dipole scattering strengths ``s_j``
+    k : float [1/m]
+    level : float             negligible pair-term level
+    max_pairs : int           pair entries held at a time
+
+    Returns
+    -------
+    total : (N,) float
+    i, j : (P,) int, d : (P,) float [m]   unordered pairs (i < j) within the cutoff distance
+    """
     N = len(positions)
     C, gamma = PAIR_CALIBRATION["C"], PAIR_CALIBRATION["gamma"]
-    rows_per = max(1, chunk_pairs // max(N, 1))
     total = np.zeros(N)
-    blocks = []
-    for r0 in range(0, N, rows_per):
-        rows = np.arange(r0, min(N, r0 + rows_per))
-        d = np.linalg.norm(positions[rows, None, :] - positions[None, :, :], axis=2)
-        q = k * d
-        q[np.arange(len(rows)), rows] = np.inf  # no self term
-        h = 1.0 / q + 1.0 / q**2 + 1.0 / q**3
-        rbar = 0.5 * (rho[rows, None] + rho[None, :])
-        pair = C * rbar**gamma * strength[None, :] * h
-        total[rows] = pair.sum(axis=1)
-        blocks.append((rows, pair))
-    return total, blocks
+    amp = C * float(np.max(rho)) ** gamma * float(np.max(strength)) if N > 1 else 0.0
+    R = _cutoff_distance(amp, k, level)
+    e = np.empty(0, np.intp)
+    if R == 0.0:
+        return total, e, e, np.empty(0)
+    tree = cKDTree(positions)
+    sample = np.unique(np.linspace(0, N - 1, min(N, 2048)).astype(np.intp))
+    mean_neighbours = float(np.mean(tree.query_ball_point(positions[sample], R, return_length=True))) - 1.0
+    if 0.5 * N * mean_neighbours <= max_pairs:
+        ij = tree.query_pairs(R, output_type="ndarray")
+        i, j = ij[:, 0].astype(np.intp), ij[:, 1].astype(np.intp)
+        d = np.linalg.norm(positions[i] - positions[j], axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = C * (0.5 * (rho[i] + rho[j])) ** gamma * _h(k * d)
+        total += np.bincount(i, weights=w * strength[j], minlength=N)
+        total += np.bincount(j, weights=w * strength[i], minlength=N)
+        return total, i, j, d
+    order = np.argsort(positions[:, 0], kind="stable")
+    per_chunk = max(1, int(max_pairs / max(mean_neighbours, 1.0)))
+    keep_i, keep_j, keep_d = [], [], []
+    for c0 in range(0, N, per_chunk):
+        rows = order[c0:c0 + per_chunk]
+        sdm = cKDTree(positions[rows]).sparse_distance_matrix(tree, R, output_type="ndarray")
+        i, j, d = rows[sdm["i"]], sdm["j"].astype(np.intp), sdm["v"]
+        other = i != j  # no self term
+        i, j, d = i[other], j[other], d[other]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pair = C * (0.5 * (rho[i] + rho[j])) ** gamma * strength[j] * _h(k * d)
+        total += np.bincount(i, weights=pair, minlength=N)
+        up = i < j
+        keep_i.append(i[up])
+        keep_j.append(j[up])
+        keep_d.append(d[up])
+    return total, np.concatenate(keep_i), np.concatenate(keep_j), np.concatenate(keep_d)
 
 
 def dipole_validity(scene: Scene, tolerance: float = DEFAULT_TOLERANCE) -> ValidityReport:
@@ -229,46 +312,47 @@ def dipole_validity(scene: Scene, tolerance: float = DEFAULT_TOLERANCE) -> Valid
         raise ValueError(f"tolerance must be a finite number > 0, got {tolerance!r}")
     N = scene.n_particles
     k, n_m, lam = scene.k, scene.n_medium, scene.wavelength
-    x = np.array([k * q.exclusion_radius for q in scene.particles])
-    rho = np.full(N, np.nan)
-    single = np.full(N, np.nan)
-    for i, q in enumerate(scene.particles):
-        if isinstance(q, Sphere):
-            v = single_sphere_validity(q, lam, n_m)
-            rho[i], single[i] = v["multipole_ratio"], v["single_error"]
-    ae, am = scene.polarizabilities()
     eps = EPS0 * n_m**2
-    a1 = k**3 * np.linalg.norm(ae, ord=2, axis=(1, 2)) / (6 * np.pi * eps)
-    b1 = k**3 * np.linalg.norm(am, ord=2, axis=(1, 2)) / (6 * np.pi)
-    strength = 1.5 * (a1 + b1)
+    # one evaluation per distinct particle object: (radius, multipole ratio, single error, strength)
+    props: dict[int, int] = {}
+    table = []
+    kind = np.empty(N, np.intp)
+    for i, q in enumerate(scene.particles):
+        key = props.get(id(q))
+        if key is None:
+            rho_q = single_q = np.nan
+            if isinstance(q, Sphere):
+                v = single_sphere_validity(q, lam, n_m)
+                rho_q, single_q = v["multipole_ratio"], v["single_error"]
+            ae, am = q.polarizabilities(lam, n_m)
+            a1 = k**3 * np.linalg.norm(ae, ord=2) / (6 * np.pi * eps)
+            b1 = k**3 * np.linalg.norm(am, ord=2) / (6 * np.pi)
+            key = props[id(q)] = len(table)
+            table.append((q.exclusion_radius, rho_q, single_q, 1.5 * (a1 + b1)))
+        kind[i] = key
+    radii, rho, single, strength = (np.array(col, dtype=float)[kind] for col in zip(*table))
+    x = k * radii
     pos = scene.positions
-    radii = np.array([q.exclusion_radius for q in scene.particles])
-    if N > 1:
-        pair_sum, blocks = _pair_terms(pos, rho, strength, k)
-    else:
-        pair_sum, blocks = np.zeros(N), []
+    known = np.isfinite(rho)
+    level = min(PAIR_NEGLIGIBLE, tolerance / 100.0)
+    if N > 1 and np.all(known):
+        pair_sum, pi, pj, pd = _pair_terms(pos, rho, strength, k, level)
+    else:  # a non-sphere (no multipole ratio) leaves every particle's pair term unknown
+        pair_sum = np.full(N, np.nan) if N > 1 else np.zeros(N)
+        pi = pj = np.empty(0, int)
+        pd = np.empty(0)
     # close pairs (i < j) with max(pair_ij, pair_ji) above tolerance/10
-    cand_i, cand_j = [], []
-    for rows, pair in blocks:
-        with np.errstate(invalid="ignore"):
-            ii, jj = np.nonzero(pair > 0.1 * tolerance)
-        cand_i.append(rows[ii])
-        cand_j.append(jj)
-    if cand_i and sum(len(c) for c in cand_i):
-        ci, cj = np.concatenate(cand_i), np.concatenate(cand_j)
-        pr = np.unique(np.sort(np.stack([ci, cj], axis=1), axis=1), axis=0)
-    else:
-        pr = np.empty((0, 2), int)
-    if len(pr):
-        d = np.linalg.norm(pos[pr[:, 0]] - pos[pr[:, 1]], axis=1)
-        C, gamma = PAIR_CALIBRATION["C"], PAIR_CALIBRATION["gamma"]
-        q = k * d
-        h = 1.0 / q + 1.0 / q**2 + 1.0 / q**3
-        rbar = 0.5 * (rho[pr[:, 0]] + rho[pr[:, 1]])
-        est = C * rbar**gamma * np.maximum(strength[pr[:, 0]], strength[pr[:, 1]]) * h
-        gap = d - radii[pr[:, 0]] - radii[pr[:, 1]]
-    else:
-        d = gap = est = np.empty(0)
+    C, gamma = PAIR_CALIBRATION["C"], PAIR_CALIBRATION["gamma"]
+    with np.errstate(divide="ignore"):
+        est = C * (0.5 * (rho[pi] + rho[pj])) ** gamma * np.maximum(strength[pi], strength[pj]) * _h(k * pd)
+    sel = est > 0.1 * tolerance
+    order = np.lexsort((pj[sel], pi[sel]))
+    pr = np.stack([pi[sel][order], pj[sel][order]], axis=1).astype(int) if sel.any() else np.empty((0, 2), int)
+    est = est[sel][order]
+    d = np.linalg.norm(pos[pr[:, 0]] - pos[pr[:, 1]], axis=1) if len(pr) else np.empty(0)
+    gap = d - radii[pr[:, 0]] - radii[pr[:, 1]] if len(pr) else np.empty(0)
+    if not len(pr):
+        est = np.empty(0)
     return ValidityReport(
         size_parameter=x, multipole_ratio=rho, single_error=single, pair_error=pair_sum,
         force_error=single + pair_sum, pairs=pr, pair_distance=d, pair_gap=gap, pair_estimate=est,
@@ -276,13 +360,52 @@ def dipole_validity(scene: Scene, tolerance: float = DEFAULT_TOLERANCE) -> Valid
     )
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _inside_package(filename: str) -> bool:
+    """True when ``filename`` is a source file of the cdsolve package."""
+    if filename.startswith("<"):
+        return False
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
+def _warn_at_user_line(message: str, category: type[Warning], skip: int) -> None:
+    """Warn at the first frame outside cdsolve, starting ``skip`` frames above the caller of this function.
+
+    The warning is registered in that frame's module ``__warningregistry__``, so the "default" filter
+    shows it once per (message, user line).
+    """
+    frame = sys._getframe(1)
+    for _ in range(skip):
+        if frame.f_back is None:
+            break
+        frame = frame.f_back
+    while frame is not None and _inside_package(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:  # called from inside cdsolve only (no user frame): plain warning
+        warnings.warn(message, category, stacklevel=2)
+        return
+    glob = frame.f_globals
+    registry = glob.setdefault("__warningregistry__", {})
+    # no module_globals: the source line is read from the file when shown (a loader lookup here fails for
+    # code run from stdin)
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno,
+                           module=glob.get("__name__", "<unknown>"), registry=registry)
+
+
 def check_dipole_validity(scene: Scene, tolerance: float = DEFAULT_TOLERANCE, *, stacklevel: int = 1) -> ValidityReport:
     """:func:`dipole_validity` plus one :class:`DipoleValidityWarning` if any particle is flagged.
 
-    ``stacklevel=1`` attributes the warning to the caller of this function; :func:`cdsolve.solve`
-    passes ``stacklevel=2`` so that it points at the user's ``solve(...)`` line. Returns the report.
+    The warning points at the user's line: the first stack frame outside the cdsolve package, searched
+    from ``stacklevel`` frames up (1: the caller of this function; a user's own wrapper can pass 2 to
+    point at its caller). It is registered there, so under Python's default filter each message is
+    shown once per user line, however many internal solves one public call makes. Returns the report.
     """
+    if isinstance(stacklevel, (bool, np.bool_)) or not isinstance(stacklevel, (int, np.integer)) or stacklevel < 1:
+        raise ValueError(f"stacklevel must be an integer >= 1, got {stacklevel!r}")
     report = dipole_validity(scene, tolerance)
     if np.any(report.flagged):
-        warnings.warn(report.message(), DipoleValidityWarning, stacklevel=stacklevel + 1)
+        _warn_at_user_line(report.message(), DipoleValidityWarning, skip=int(stacklevel))
     return report

@@ -615,8 +615,9 @@ def gaussian_steady_state(params: SympatheticCoolingParams, dynamics: Dynamics =
 def _qutip():
     try:
         import qutip
-    except ImportError as exc:  # pragma: no cover - exercised only without qutip
-        raise ImportError("the full master equation needs qutip (pip install qutip)") from exc
+    except ImportError:
+        raise ModuleNotFoundError("the full master equation needs the optional package qutip: "
+                                  "pip install 'cdsolve[quantum]'", name="qutip") from None
     return qutip
 
 

@@ -17,6 +17,16 @@ __all__ = ["write_results", "read_results", "FORMATS"]
 FORMATS = ("npz", "h5", "mat")
 
 
+def _h5py(what: str):
+    """``import h5py``, or ModuleNotFoundError naming the package and the ``cdsolve[hdf5]`` extra."""
+    try:
+        import h5py
+    except ImportError:
+        raise ModuleNotFoundError(f"{what} needs the optional package h5py: pip install 'cdsolve[hdf5]'",
+                                  name="h5py") from None
+    return h5py
+
+
 def write_results(path_stem: str | Path, arrays: dict, units: dict, provenance: dict, formats=FORMATS) -> list[Path]:
     """Write ``arrays`` (name -> ndarray) to ``<stem>.npz``, ``.h5`` and/or ``.mat``.
 
@@ -31,7 +41,8 @@ def write_results(path_stem: str | Path, arrays: dict, units: dict, provenance: 
     provenance : dict
         JSON-serialisable provenance (versions, scene, method).
     formats : iterable of {"npz", "h5", "mat"}
-        ``"h5"`` needs h5py (``pip install 'cdsolve[hdf5]'``); a missing h5py raises ImportError.
+        ``"h5"`` needs h5py (``pip install 'cdsolve[hdf5]'``); a missing h5py raises ModuleNotFoundError
+        naming the extra (before any file is written).
 
     Returns
     -------
@@ -45,14 +56,13 @@ def write_results(path_stem: str | Path, arrays: dict, units: dict, provenance: 
         if not name.isidentifier():
             raise ValueError(f"array name {name!r} is not a valid identifier")
     meta_units, meta_prov = json.dumps(units), json.dumps(provenance, default=float)
+    h5py = _h5py("writing .h5 results") if "h5" in formats else None
     written = []
     if "npz" in formats:
         p = stem.with_suffix(".npz")
         np.savez(p, **arrays, units=meta_units, provenance=meta_prov)
         written.append(p)
     if "h5" in formats:
-        import h5py
-
         p = stem.with_suffix(".h5")
         with h5py.File(p, "w") as fh:
             for name, arr in arrays.items():
@@ -80,8 +90,7 @@ def read_results(path: str | Path) -> tuple[dict, dict, dict]:
             arrays = {k: data[k] for k in data.files if k not in ("units", "provenance")}
             units, prov = json.loads(str(data["units"])), json.loads(str(data["provenance"]))
     elif suffix in (".h5", ".hdf5"):
-        import h5py
-
+        h5py = _h5py(f"reading {path.name}")
         with h5py.File(path, "r") as fh:
             arrays = {k: fh[k][()] for k in fh.keys()}
             units, prov = json.loads(fh.attrs["units"]), json.loads(fh.attrs["provenance"])

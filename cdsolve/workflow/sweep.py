@@ -15,7 +15,15 @@ variable                dims (after the sweep dims)            unit
 ``stiffness``           row, col (the chosen dofs)             N/m
 ``mode_frequency_re``   mode (when masses are known)           rad/s
 ``mode_frequency_im``   mode (``Im > 0`` grows)                rad/s
+``max_estimated_error`` (none)                                 1
 ======================  =====================================  ========
+
+``max_estimated_error`` is the dipole model's estimated relative error at each grid point, the largest
+force error or neglected-multipole ratio over the particles of
+:func:`cdsolve.scattering.validity.dipole_validity` (NaN where no particle has an estimate, e.g.
+ellipsoids). The per-point :class:`~cdsolve.scattering.validity.DipoleValidityWarning` of
+:func:`cdsolve.solve` is replaced by one summary warning after the sweep when any point exceeds the
+1 % range (also in ``attrs["dipole_validity"]``).
 
 Parameters (``--vary NAME=SPEC``):
 
@@ -52,12 +60,14 @@ import json
 import math
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..scattering.validity import DEFAULT_TOLERANCE, DipoleValidityWarning
 from .config import ConfigError, load_config, parse_quantity, scene_from_config
 
 __all__ = ["Axis", "parse_axis", "sweep", "save_sweep", "load_sweep", "evaluate_scenes", "SERIAL_BELOW"]
@@ -254,14 +264,17 @@ def evaluate_scenes(scenes, opts: Mapping[str, Any], dofs=None, modes: bool = Tr
     Returns
     -------
     dict of arrays with a leading B axis: ``forces``, ``isolated_forces``, ``interaction_forces``
-    (B, N, 3) [N]; ``stiffness`` (B, n, n) [N/m]; ``mode_frequency_re``/``_im`` (B, n) [rad/s]
-    when ``modes`` and masses are known; ``batched`` (B,) bool (which path solved each scene).
+    (B, N, 3) [N]; ``stiffness`` (B, n, n) [N/m]; ``max_estimated_error`` (B,) float [-] (dipole-model
+    error estimate, :func:`cdsolve.scattering.validity.dipole_validity`, NaN if none);
+    ``mode_frequency_re``/``_im`` (B, n) [rad/s] when ``modes`` and masses are known; ``batched``
+    (B,) bool (which path solved each scene). No per-scene validity warning (the sweep summarizes).
     """
     from ..dynamics.batch_scenes import batch_forces_and_jacobian
     from ..dynamics.jacobian import force_jacobian, select_dofs
     from ..dynamics.modes import mechanical_frequencies
     from ..scattering.observables import isolated_forces
     from ..scattering.dispatch import solve
+    from ..scattering.validity import dipole_validity
 
     B, N = len(scenes), scenes[0].n_particles
     sel = select_dofs(N, dofs)
@@ -279,12 +292,12 @@ def evaluate_scenes(scenes, opts: Mapping[str, Any], dofs=None, modes: bool = Tr
             F[start:stop], J[start:stop] = batch_forces_and_jacobian(scenes[start:stop], dofs=sel)
             batched[start:stop] = True
         else:
-            sol = solve(s0, **opts)
+            sol = solve(s0, **{**opts, "check_validity": False})  # reported as max_estimated_error
             F[start], J[start] = sol.forces(), force_jacobian(sol, dofs=sel)
         start = stop
     F_iso = np.stack([isolated_forces(s) for s in scenes])
     out = {"forces": F, "isolated_forces": F_iso, "interaction_forces": F - F_iso, "stiffness": -J,
-           "batched": batched}
+           "max_estimated_error": np.array([dipole_validity(s).max_error for s in scenes]), "batched": batched}
     if modes:
         try:
             masses = np.stack([s.masses()[sel // 3] for s in scenes])
@@ -300,11 +313,22 @@ def _batchable(a, b) -> bool:
             and a.particles == b.particles)
 
 
+def _optional(module: str, extra: str, what: str):
+    """Import an optional dependency; if absent, ModuleNotFoundError naming the package and the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise ModuleNotFoundError(f"{what} needs the optional package {package}: pip install 'cdsolve[{extra}]'",
+                                  name=package) from None
+
+
 def _progress_bar(total: int, enabled: bool, desc: str):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
+    tqdm = _optional("tqdm.auto", "sweep", "the sweep progress bar (progress=True)").tqdm
     return tqdm(total=total, desc=desc, unit="config")
 
 
@@ -327,10 +351,8 @@ def _run_chunks(chunks, opts, dofs, executor, workers, bar) -> list[dict]:
             for f in as_completed(futs):
                 done(futs[f], f.result())
     else:
-        try:
-            from dask.distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise ImportError("executor=%r needs Dask: pip install 'cdsolve[dask]'" % executor) from None
+        dd = _optional("dask.distributed", "dask", f"executor={executor!r}")
+        Client, LocalCluster, as_completed = dd.Client, dd.LocalCluster, dd.as_completed
         if executor == "dask-local":
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
@@ -374,7 +396,7 @@ def sweep(config, vary, *, dofs=None, executor: str | None = None, workers: int 
     """
     import os
 
-    import xarray as xr
+    xr = _optional("xarray", "sweep", "cdsolve sweep (labelled xarray Dataset)")
 
     from .._version import __version__
     from ..dynamics.jacobian import select_dofs
@@ -424,7 +446,8 @@ def sweep(config, vary, *, dofs=None, executor: str | None = None, workers: int 
     coords.update(particle=np.arange(N), component=["x", "y", "z"], row=labels, col=labels)
     layout = {"forces": (["particle", "component"], "N"), "isolated_forces": (["particle", "component"], "N"),
               "interaction_forces": (["particle", "component"], "N"), "stiffness": (["row", "col"], "N/m"),
-              "mode_frequency_re": (["mode"], "rad/s"), "mode_frequency_im": (["mode"], "rad/s (Im > 0 grows)")}
+              "mode_frequency_re": (["mode"], "rad/s"), "mode_frequency_im": (["mode"], "rad/s (Im > 0 grows)"),
+              "max_estimated_error": ([], "1")}
     data = {}
     for name, (extra, unit) in layout.items():
         if name not in results[0]:
@@ -442,10 +465,33 @@ def sweep(config, vary, *, dofs=None, executor: str | None = None, workers: int 
         "chunk_size": chunk_size, "configurations": n_points, "batched_configurations": batched,
         "timings_s": {"build_scenes": t_build, "evaluate": t_eval, "total": time.perf_counter() - t0},
     }
+    err = data["max_estimated_error"][1]
+    data["max_estimated_error"][2].update(
+        description="dipole-model estimated relative error (largest force error or neglected multipole ratio "
+                    "over the particles, cdsolve.scattering.validity.dipole_validity; NaN: no estimate)",
+        tolerance=DEFAULT_TOLERANCE)
+    validity = _validity_summary(err, axes, points)
     ds = xr.Dataset(data, coords=coords, attrs={"provenance": json.dumps(provenance, default=str),
                                                 "title": f"cdsolve sweep over {', '.join(a.name for a in axes)}",
-                                                "conventions": "SI units; exp(-i omega t); stiffness K = -dF/dr"})
+                                                "conventions": "SI units; exp(-i omega t); stiffness K = -dF/dr",
+                                                "dipole_validity": validity or "within the dipole model's 1 % range"})
+    if validity:
+        warnings.warn(validity, DipoleValidityWarning, stacklevel=2)
     return ds
+
+
+def _validity_summary(err: np.ndarray, axes: list[Axis], points: np.ndarray) -> str:
+    """One line naming how many grid points exceed the validity tolerance and the worst one ('' if none)."""
+    flat = err.ravel()
+    with np.errstate(invalid="ignore"):
+        bad = flat > DEFAULT_TOLERANCE
+    if not bad.any():
+        return ""
+    worst = int(np.nanargmax(flat))
+    at = ", ".join(f"{a.name}={v:.4g} {a.unit}" for a, v in zip(axes, points[worst]))
+    return (f"dipole model outside its accurate range (estimated error > {DEFAULT_TOLERANCE:.0%}) at "
+            f"{int(bad.sum())} of {flat.size} sweep points; largest {flat[worst]:.2g} at {at} "
+            f"(variable max_estimated_error; cdsolve.dipole_validity(scene) for the details)")
 
 
 # ----------------------------------------------------------------------------- files
@@ -468,7 +514,7 @@ def save_sweep(ds, path: str | Path) -> Path:
 
 def load_sweep(path: str | Path):
     """Read a sweep written by :func:`save_sweep` (``.nc`` or ``.npz``) as an :class:`xarray.Dataset`."""
-    import xarray as xr
+    xr = _optional("xarray", "sweep", "load_sweep")
 
     path = Path(path)
     if path.suffix == ".nc":
