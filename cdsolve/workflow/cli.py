@@ -1,100 +1,366 @@
 """Command line: ``cdsolve run [CONFIG] -o OUTDIR``, ``cdsolve sweep CONFIG --vary ...``, ``cdsolve validate``.
 
-``cdsolve run`` is :func:`cdsolve.workflow.main_job.run` (the files it writes are listed there).
-Errors in the config are one line naming file and key, and nothing is written.
+``cdsolve run`` is :func:`cdsolve.workflow.main_job.run` (the files it writes are listed there); the
+output directory appears whole or not at all (:mod:`cdsolve.workflow.output_dir`), and a non-empty one
+is replaced only with ``--overwrite``. Config keys: ``docs/config.md``.
 
 ``cdsolve sweep CONFIG --vary phase=0:2pi:64 [--vary distance=1um:3um:32] -o sweep.nc`` evaluates the
 grid (:mod:`cdsolve.workflow.sweep`) with a progress bar on local processes (or ``--dask tcp://host:8786`` /
-``--dask local``) and writes the labelled arrays (NetCDF or NPZ) and a plot next to them.
+``--dask local``) and writes the labelled arrays (NetCDF or NPZ) and a plot next to them, each file
+atomically (temporary name, ``os.replace``).
 ``cdsolve validate`` runs ``validation/*.py`` and writes ``validation/output/validation_report.md``.
+
+Error contract (every subcommand): a failure prints exactly one line on stderr,
+``cdsolve: error: <file>: <key>: <what>`` (or ``cdsolve: error: <what>`` when no file or key applies), and
+exits with
+
+====  =====================================================================================================
+2     bad input: config (``ConfigError``, unreadable / binary / missing file, values rejected by the
+      model such as a material outside its wavelength range), arguments, output location (``OutputError``)
+1     runtime failure (numerical failure, out of memory, anything else)
+130   interrupted by SIGINT (Ctrl-C); 143: terminated by SIGTERM. A partial output is removed, a previous
+      output is left as it was.
+====  =====================================================================================================
+
+No traceback is printed unless ``--debug`` is given (before or after the subcommand): it re-raises.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import signal
 import sys
 from pathlib import Path
 
+__all__ = ["MAX_SWEEP_POINTS", "Terminated", "UsageError", "main"]
 
-from .main_job import run
+#: largest grid ``cdsolve sweep`` accepts (every scene is built in memory before the solves start; at the
+#: ~300 configurations/s of a two-particle pair on one core this is about an hour)
+MAX_SWEEP_POINTS = 1_000_000
 
-__all__ = ["main", "run"]
+_CONFIG_DOC = "docs/config.md"
 
 
-def main(argv=None) -> int:
-    from .config import ConfigError
+def __getattr__(name: str):
+    if name == "run":  # cdsolve.workflow.cli.run is main_job.run (imported on use: --help stays fast)
+        from .main_job import run
 
-    parser = argparse.ArgumentParser(prog="cdsolve", description="Coupled-dipole optical binding solver")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p_run = sub.add_parser("run", help="solve a scene from a TOML config (default: bundled example)")
-    p_run.add_argument("config", nargs="?", default=None, help="TOML config file (omit for the bundled example)")
-    p_run.add_argument("-o", "--outdir", default="cdsolve-out", help="output directory (default: cdsolve-out)")
+        return run
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class UsageError(Exception):
+    """Bad command-line arguments (exit status 2)."""
+
+
+class Terminated(BaseException):
+    """Raised in the main process by the SIGTERM handler of :func:`main` (exit status 143).
+
+    A ``BaseException`` like ``KeyboardInterrupt``: ``except Exception`` blocks do not swallow it, and
+    :func:`cdsolve.workflow.output_dir.staged_directory` removes its partial output on it.
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (raised as :class:`UsageError`, printed by :func:`main`)."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
+def _parser() -> _Parser:
+    from .._version import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: "--debug" after the subcommand sets it, its absence there does not reset the global one
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on failure, show the Python traceback instead of the one-line error")
+    parser = _Parser(prog="cdsolve", description="Coupled-dipole optical binding solver",
+                     epilog=f"Config file keys, units and defaults: {_CONFIG_DOC}. Exit status: 0 ok, 2 bad input "
+                            "(config, arguments, output location), 1 runtime failure, 130 SIGINT, 143 SIGTERM.")
+    parser.add_argument("--version", action="version", version=f"cdsolve {__version__}")
+    parser.add_argument("--debug", action="store_true", default=False,
+                        help="on failure, show the Python traceback instead of the one-line error")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p_run = sub.add_parser(
+        "run", parents=[common], help="solve a scene from a TOML config (default: bundled example)",
+        description="Solve the scene of a TOML config and write its result files (summary.json, results.npz/"
+                    ".mat/.h5, linear_model.npz/.json, plots, report.md) to OUTDIR. The directory appears whole "
+                    "or not at all: the files are written to a hidden sibling that is renamed into place at the "
+                    "end; an interrupted or failed run leaves no partial output and a previous OUTDIR untouched.",
+        epilog=f"Config file keys, units and defaults: {_CONFIG_DOC} (the bundled example: "
+               "cdsolve/data/example_pair.toml).")
+    p_run.add_argument("config", nargs="?", default=None,
+                       help=f"TOML config file (omit for the bundled example; keys: {_CONFIG_DOC})")
+    p_run.add_argument("-o", "--outdir", default="cdsolve-out",
+                       help="output directory (default: cdsolve-out); must be new or empty unless --overwrite")
+    p_run.add_argument("--overwrite", action="store_true",
+                       help="replace a non-empty output directory whole (its old files are removed, never "
+                            "mixed with the new ones; the swap happens only after the new results are complete)")
     p_run.add_argument("--no-plots", action="store_true", help="skip PNG plots")
-    p_sw = sub.add_parser("sweep", help="evaluate a config on a parameter grid (xarray/NetCDF/NPZ)")
+    p_sw = sub.add_parser("sweep", parents=[common], help="evaluate a config on a parameter grid (xarray/NetCDF/NPZ)",
+                          epilog=f"Config file keys: {_CONFIG_DOC}. At most {MAX_SWEEP_POINTS:,} grid points.")
     p_sw.add_argument("config", help="TOML config file")
     p_sw.add_argument("--vary", action="append", required=True, metavar="NAME=SPEC",
                       help="parameter and values, e.g. phase=0:2pi:64, distance=1um:3um:21, power=0.1,0.2 "
                            "(repeat for a grid)")
-    p_sw.add_argument("-o", "--output", default="sweep.nc", help="output file, .nc or .npz (default: sweep.nc)")
+    p_sw.add_argument("-o", "--output", default="sweep.nc",
+                      help="output file, .nc or .npz (default: sweep.nc); replaced atomically")
     p_sw.add_argument("--dofs", default=None, help="stiffness dofs, e.g. 'z' or 'xy' (default: all)")
     p_sw.add_argument("--dask", default=None, metavar="ADDRESS",
                       help="run on a Dask scheduler (tcp://host:8786) or 'local' (a local Dask cluster)")
     p_sw.add_argument("--serial", action="store_true", help="run in this process (no worker processes)")
-    p_sw.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
-    p_sw.add_argument("--chunk-size", type=int, default=None, help="configurations per task")
+    p_sw.add_argument("--workers", type=_positive_int, default=None,
+                      help="worker processes, >= 1 (default: all cores)")
+    p_sw.add_argument("--chunk-size", type=_positive_int, default=None, help="configurations per task, >= 1")
     p_sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_sw.add_argument("--no-plots", action="store_true", help="skip the PNG plot")
-    p_val = sub.add_parser("validate", help="run the validation scripts and write a PASS/FAIL report")
+    p_val = sub.add_parser("validate", parents=[common],
+                           help="run the validation scripts and write a PASS/FAIL report")
     p_val.add_argument("--dir", default="validation", help="validation directory (default: ./validation)")
     p_val.add_argument("--only", action="append", default=None, metavar="SCRIPT", help="run only this script")
-    p_val.add_argument("--timeout", type=float, default=900.0, help="per-script timeout [s]")
+    p_val.add_argument("--timeout", type=_positive_float, default=900.0, help="per-script timeout [s], > 0")
     p_val.add_argument("--all", action="store_true", help="also the slow reference cross-checks")
-    args = parser.parse_args(argv)
+    return parser
+
+
+# ----------------------------------------------------------------------------- errors and signals
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _input_error(e: BaseException) -> bool:
+    """True for errors of the user's input (exit 2), False for runtime failures (exit 1)."""
+    import numpy as np
+
+    from .config import ConfigError
+    from .output_dir import OutputError
+
+    if isinstance(e, (ConfigError, UsageError, OutputError, FileNotFoundError, IsADirectoryError,
+                      NotADirectoryError, PermissionError, UnicodeDecodeError)):
+        return True
+    if isinstance(e, np.linalg.LinAlgError):  # a ValueError subclass, but a numerical failure
+        return False
+    return isinstance(e, (ValueError, TypeError))
+
+
+def _message(e: BaseException, config) -> str:
+    """The text after ``cdsolve: error:`` (one line; prefixed with the config file when it concerns it)."""
+    from .config import ConfigError
+    from .output_dir import OutputError
+
+    if isinstance(e, (ConfigError, OutputError, UsageError)):
+        return _one_line(e) or type(e).__name__
+    if isinstance(e, OSError) and e.filename is not None:  # reading the config (or another named file)
+        what = {IsADirectoryError: "is a directory, not a config file"}.get(type(e), e.strerror or str(e))
+        return f"{e.filename}: {what}"
+    if isinstance(e, UnicodeDecodeError):
+        where = f"{config}: " if config else ""
+        return (f"{where}not a text (UTF-8) TOML file: cannot decode byte 0x{e.object[e.start]:02x} "
+                f"at position {e.start}")
+    if isinstance(e, MemoryError):
+        return "out of memory" + (f": {_one_line(e)}" if str(e) else "") + " (run with --debug for the traceback)"
+    text = _one_line(e)
+    if _input_error(e):  # a ValueError/TypeError from checking the input
+        where = f"{config}: " if config and not text.startswith(str(config)) else ""
+        return f"{where}{text or type(e).__name__}"
+    return f"{type(e).__name__}: {text} (run with --debug for the traceback)" if text else \
+        f"{type(e).__name__} (run with --debug for the traceback)"
+
+
+def _install_signal_handlers():
+    """SIGTERM raises :class:`Terminated` and SIGINT ``KeyboardInterrupt`` in this process; a worker process
+    forked from it (``cdsolve sweep``) dies quietly instead of printing a traceback. Returns the old handlers."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    owner = os.getpid()
+
+    def on_signal(signum, frame):
+        if os.getpid() != owner:  # a forked worker: the parent reports the interruption
+            os._exit(128 + signum)
+        if signum == signal.SIGTERM:
+            raise Terminated()
+        raise KeyboardInterrupt()
+
+    return {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+
+
+def _restore(old) -> None:
+    if old:
+        for s, h in old.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+
+
+def _fail(text: str) -> None:
+    print(f"cdsolve: error: {text}", file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status (see module doc)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as e:
+        _fail(_one_line(e))
+        return 2
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    debug = bool(getattr(args, "debug", False))
+    config = getattr(args, "config", None)
+    old = _install_signal_handlers()
     try:
         if args.command == "run":
-            run(args.config, args.outdir, plots=not args.no_plots)
-        elif args.command == "sweep":
+            from .output_dir import check_output_directory
+
+            check_output_directory(args.outdir, overwrite=args.overwrite)  # before the solve, not after it
+            from .main_job import run
+
+            run(args.config, args.outdir, plots=not args.no_plots, overwrite=args.overwrite)
+            return 0
+        if args.command == "sweep":
             return _sweep(args)
-        elif args.command == "validate":
-            return _validate(args)
-    except (ConfigError, ImportError, FileNotFoundError) as e:
-        print(f"cdsolve: error: {e}", file=sys.stderr)
-        return 2
-    return 0
+        return _validate(args)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        _fail("interrupted (SIGINT); no partial output was kept")
+        return 130
+    except Terminated:
+        if debug:
+            raise
+        _fail("terminated (SIGTERM); no partial output was kept")
+        return 143
+    except Exception as e:
+        if debug:
+            raise
+        _fail(_message(e, config))
+        return 2 if _input_error(e) else 1
+    finally:
+        _restore(old)
+
+
+# ----------------------------------------------------------------------------- sweep
+def _count_points(spec: str) -> tuple[str, int] | None:
+    """(name, number of values) of a ``--vary NAME=SPEC`` without building the values; None if unparsable
+    (then :func:`cdsolve.workflow.sweep.parse_axis` reports the problem)."""
+    if "=" not in spec:
+        return None
+    name, rhs = (s.strip() for s in spec.split("=", 1))
+    if rhs.count(":") == 2:
+        try:
+            return name, int(rhs.rsplit(":", 1)[1])
+        except ValueError:
+            return None
+    if ":" in rhs:
+        return None
+    return name, rhs.count(",") + 1
+
+
+def _check_grid_size(args) -> None:
+    """Refuse a grid above :data:`MAX_SWEEP_POINTS` (or above this machine's memory) with an estimate,
+    before any value array is allocated."""
+    from .config import ConfigError
+
+    counts = [c for c in (_count_points(s) for s in args.vary) if c is not None]
+    n = math.prod(max(k, 0) for _, k in counts) if counts else 0
+    if n <= MAX_SWEEP_POINTS:
+        return
+    # per point: the Scene built in memory before the solves (measured on the config) and the result arrays
+    per_point = 4096.0
+    try:
+        import pickle
+
+        from .config import scene_from_config
+
+        scene, _ = scene_from_config(args.config)
+        N = scene.n_particles
+        per_point = 2.0 * len(pickle.dumps(scene)) + 8.0 * (3 * 3 * N + (3 * N) ** 2 + 2 * 3 * N)
+    except (ValueError, TypeError, OSError):  # the estimate is only for the message, not for the refusal
+        pass
+    need = n * per_point
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        have_text = f"; this machine has {_bytes(have)}"
+    except (ValueError, OSError, AttributeError):
+        have_text = ""
+    axes = " x ".join(f"{name} {k:,}" for name, k in counts)
+    raise ConfigError(f"--vary: the grid has {n:.3g} points ({axes}), about {_bytes(need)} of memory at "
+                      f"~{_bytes(per_point)} per point{have_text}; at most {MAX_SWEEP_POINTS:,} points per sweep "
+                      "(split the grid into several sweeps)")
+
+
+def _bytes(b: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if b < 1000 or unit == "PB":
+            return f"{b:.3g} {unit}"
+        b /= 1000
+    return f"{b:.3g} PB"  # pragma: no cover
 
 
 def _sweep(args) -> int:
+    from .config import ConfigError
+    from .output_dir import check_output_file, staged_file
+
+    out = Path(args.output) if args.output else None
+    if out is None or out.suffix not in (".nc", ".npz"):
+        raise ConfigError(f"--output: expected a .nc or .npz file name, got {args.output!r}")
+    check_output_file(out)  # a bad location fails now, not after the sweep
+    plot = out.with_suffix(".png")
+    if not args.no_plots:
+        check_output_file(plot)
     try:
         import tqdm  # noqa: F401
         import xarray  # noqa: F401
     except ImportError:
         raise ImportError("cdsolve sweep needs xarray and tqdm: pip install 'cdsolve[sweep]'") from None
-    from .sweep import save_sweep, sweep
+    from .sweep import parse_axis, save_sweep, sweep
 
-    out = Path(args.output)
-    if out.suffix not in (".nc", ".npz"):
-        from .config import ConfigError
-
-        raise ConfigError(f"--output: expected a .nc or .npz file name, got {args.output!r}")
+    _check_grid_size(args)
+    axes = [parse_axis(s) for s in args.vary]
+    for ax in axes:
+        if ax.name == "distance" and not (ax.values > 0).all():
+            bad = float(ax.values[~(ax.values > 0)][0])
+            raise ConfigError(f"--vary distance: the nearest-neighbour distance must be > 0 m, got {bad:g} m "
+                              "(0 collapses the geometry, < 0 would mirror it)")
     executor = "serial" if args.serial else None
     if args.dask:
         executor = "dask-local" if args.dask == "local" else args.dask
-    try:
-        ds = sweep(args.config, args.vary, dofs=args.dofs, executor=executor, workers=args.workers,
-                   chunk_size=args.chunk_size, progress=not args.no_progress)
-    except ValueError as e:  # bad --dofs / --chunk-size / --workers: one line, nothing written
-        from .config import ConfigError
-
-        raise ConfigError(str(e)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_sweep(ds, out)
+    ds = sweep(args.config, axes, dofs=args.dofs, executor=executor, workers=args.workers,
+               chunk_size=args.chunk_size, progress=not args.no_progress)
+    with staged_file(out) as tmp:
+        save_sweep(ds, tmp)
     written = [out.name]
     if not args.no_plots:
         from .plotting import plot_sweep
 
-        plot_sweep(ds, out.with_suffix(".png"))
-        written.append(out.with_suffix(".png").name)
+        with staged_file(plot) as tmp:
+            plot_sweep(ds, tmp)
+        written.append(plot.name)
     prov = json.loads(ds.attrs["provenance"])
     print(f"{prov['configurations']} configurations in {prov['timings_s']['total']:.2f} s "
           f"({prov['executor']}); wrote {', '.join(written)} to {out.parent}/")
