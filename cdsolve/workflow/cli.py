@@ -33,6 +33,7 @@ import math
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 __all__ = ["MAX_SWEEP_POINTS", "Terminated", "UsageError", "main"]
@@ -323,6 +324,7 @@ def _bytes(b: float) -> str:
 
 
 def _sweep(args) -> int:
+    from ..scattering.validity import DipoleValidityWarning
     from .config import ConfigError
     from .output_dir import check_output_file, staged_file
 
@@ -333,12 +335,7 @@ def _sweep(args) -> int:
     plot = out.with_suffix(".png")
     if not args.no_plots:
         check_output_file(plot)
-    try:
-        import tqdm  # noqa: F401
-        import xarray  # noqa: F401
-    except ImportError:
-        raise ImportError("cdsolve sweep needs xarray and tqdm: pip install 'cdsolve[sweep]'") from None
-    from .sweep import parse_axis, save_sweep, sweep
+    from .sweep import parse_axis, save_sweep, sweep  # names the extra itself when xarray/tqdm are missing
 
     _check_grid_size(args)
     axes = [parse_axis(s) for s in args.vary]
@@ -350,8 +347,15 @@ def _sweep(args) -> int:
     executor = "serial" if args.serial else None
     if args.dask:
         executor = "dask-local" if args.dask == "local" else args.dask
-    ds = sweep(args.config, axes, dofs=args.dofs, executor=executor, workers=args.workers,
-               chunk_size=args.chunk_size, progress=not args.no_progress)
+    with warnings.catch_warnings(record=True) as caught:  # the sweep's one validity summary: a note line
+        warnings.simplefilter("always", DipoleValidityWarning)
+        ds = sweep(args.config, axes, dofs=args.dofs, executor=executor, workers=args.workers,
+                   chunk_size=args.chunk_size, progress=not args.no_progress)
+    for w in caught:
+        if issubclass(w.category, DipoleValidityWarning):
+            print(f"note: {w.message}")
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     with staged_file(out) as tmp:
         save_sweep(ds, tmp)
     written = [out.name]

@@ -68,7 +68,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..scattering.validity import DEFAULT_TOLERANCE, DipoleValidityWarning
-from .config import ConfigError, load_config, parse_quantity, scene_from_config
+from .config import ConfigError, key_dimension, load_config, parse_quantity, scene_from_config
 
 __all__ = ["Axis", "parse_axis", "sweep", "save_sweep", "load_sweep", "evaluate_scenes", "SERIAL_BELOW"]
 
@@ -82,7 +82,7 @@ _ALIASES = {
     "power": ("tweezers.power", "power", "W"),
     "wavelength": ("wavelength", "length", "m"),
     "radius": ("particle.radius", "length", "m"),
-    "index": ("medium.index", None, "1"),
+    "index": ("medium.index", "dimensionless", "1"),
 }
 _KEY = re.compile(r"^([a-z_]+)\.([a-z_0-9]+)(?:\[(\d+)\])?$|^(wavelength)$")
 
@@ -107,31 +107,23 @@ class Axis:
 
 
 def _quantity(token: str, kind: str | None, where: str) -> float:
+    """One value of an axis: a number (SI) or a number with a unit (``"0.5um"``, ``"2pi"``, ``"1.5 μm"``),
+    parsed by :mod:`cdsolve.workflow.units` with the key's dimension (wrong dimension: a named error)."""
     token = token.strip()
-    # "2pi" -> "2 pi", "0.5um" -> "0.5 um", "pi" -> "1 pi"
-    m = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)?\s*([A-Za-zµ/^0-9]*)", token)
-    if not m or not token:
-        raise ConfigError(f"{where}: cannot parse value {token!r}")
-    num, unit = m.group(1), m.group(2)
-    if unit and not unit[0].isalpha() and unit[0] != "µ":
-        raise ConfigError(f"{where}: cannot parse value {token!r}")
-    text = f"{num or '1'} {unit}".strip() if unit else num
+    if not token:
+        raise ConfigError(f"{where}: empty value")
     try:
-        return parse_quantity(text if unit else float(num), kind, where)
+        return parse_quantity(token, kind, where)
     except ValueError as e:
         raise ConfigError(str(e)) from None
 
 
-def _kind_and_unit(name: str) -> tuple[str | None, str]:
+def _kind_and_unit(name: str) -> tuple[str, str]:
+    """Dimension and SI unit of a sweep parameter: the aliases' own, else the config schema's."""
     if name in _ALIASES:
         return _ALIASES[name][1], _ALIASES[name][2]
-    key = name.split("[")[0].split(".")[-1]
-    for pattern, kind, unit in ((r"phase", "angle", "rad"), (r"power", "power", "W"),
-                                (r"wavelength|radius|spacing|pitch|waist|intra|inter|offset|min_distance",
-                                 "length", "m"), (r"density", None, "kg/m^3"), (r"intensity", None, "W/m^2")):
-        if re.fullmatch(pattern + r"s?", key) or key == pattern:
-            return kind, unit
-    return None, "1"
+    dim = key_dimension(name)
+    return dim if dim is not None else ("dimensionless", "1")
 
 
 def parse_axis(spec: str) -> Axis:
