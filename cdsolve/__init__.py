@@ -35,7 +35,7 @@ from .scattering.coherence import IncoherentBeams, IncoherentSolution, solve_inc
 from .scattering.decomposition import decompose_forces, pairwise_forces
 from .scattering.dispatch import solve
 from .scattering.scene import Scene
-from .scattering.solver import Solution, interaction_matrix
+from .scattering.solver import ResourceError, SeriesDivergenceWarning, Solution, SolveAccuracyWarning, interaction_matrix
 from .scattering.validity import DipoleValidityWarning, check_dipole_validity, dipole_validity
 from .dynamics import (batch_scenes, jacobian, langevin, linear_model, modes, nonreciprocity, parameter_paths,
                        recoil_noise)
@@ -82,6 +82,9 @@ __all__ = [
     "decompose_forces",
     "pairwise_forces",
     "DipoleValidityWarning",
+    "SolveAccuracyWarning",
+    "SeriesDivergenceWarning",
+    "ResourceError",
     "dipole_validity",
     "check_dipole_validity",
     "recoil_diffusion",

@@ -80,8 +80,9 @@ def test_single_sphere_part_is_the_exact_radiation_pressure_error():
                          illumination=cd.PlaneWave(wavelength=ref["wavelength"], amplitude=1.0))
         rep = dipole_validity(scene)
         measured = abs(cd.solve(scene).forces()[0, 2] - s["force_z"]) / s["force_z"]
-        # tolerance: the reference stores 16 digits; the error itself is >= 4e-4, so 1e-8 relative is round-off
-        np.testing.assert_allclose(rep.single_error[0], measured, rtol=1e-8)
+        # tolerance: the error (>= 4e-4) is a difference of two nearly equal forces, so the ~1e-9 relative
+        # round-off of the smallest sphere's dipole (scipy 1.10's spherical_jn at x ~ 0.06) becomes ~2e-6
+        np.testing.assert_allclose(rep.single_error[0], measured, rtol=1e-5)
         a = np.abs(np.array(s["mie_a_re"]) + 1j * np.array(s["mie_a_im"]))
         b = np.abs(np.array(s["mie_b_re"]) + 1j * np.array(s["mie_b_im"]))
         np.testing.assert_allclose(rep.multipole_ratio[0], (a[1] + b[1]) / (a[0] + b[0]), rtol=1e-10)

@@ -5,14 +5,24 @@
 :class:`~cdsolve.scattering.coherence.IncoherentSolution` (mutually incoherent beam groups,
 :func:`~cdsolve.scattering.coherence.solve_incoherent`). Both expose the same observables and
 ``coherent_parts``, so nothing downstream has to ask which one it holds.
+
+Before anything else (validity check, assembly) it estimates the memory of the whole solve (all
+incoherent groups) and refuses with :class:`~cdsolve.scattering.solver.ResourceError` when it does not fit,
+unless ``force=True``.
 """
 
 from __future__ import annotations
 
-from ..optics.beams import IncoherentBeams
+from ..optics.beams import IncoherentBeams, coherent_groups
 from .coherence import IncoherentSolution, solve_incoherent
 from .scene import Scene
-from .solver import Solution, SolveMethod, solve_coherent
+from .solver import (
+    Solution,
+    SolveMethod,
+    check_resources,
+    check_solve_options,
+    solve_coherent,
+)
 from .validity import check_dipole_validity
 
 __all__ = ["solve"]
@@ -26,6 +36,7 @@ def solve(
     rtol: float = 1e-10,
     maxiter: int = 500,
     check_validity: bool = True,
+    force: bool = False,
 ) -> Solution | IncoherentSolution:
     """Solve the coupled electric + magnetic dipole equations of ``scene``.
 
@@ -38,12 +49,19 @@ def solve(
         Number of scattering events instead of the self-consistent solution (0 = no coupling,
         1 = single scattering).
     rtol : float
-        Relative residual target of the iterative solver.
+        Tolerance on the true relative residual ``||u_inc - A u|| / ||u_inc||`` of every method, in
+        [2.2e-16, 1); above it :class:`cdsolve.scattering.solver.SolveAccuracyWarning` (residual, rtol,
+        condition estimate).
     maxiter : int
-        GMRES iteration cap (restart 60) before falling back to the direct solve.
+        Cap (>= 1) on the matrix-vector products of the iterative solver (GMRES(60); the true-residual
+        checks count too) before falling back to the direct solve.
     check_validity : bool
         Warn (:class:`cdsolve.scattering.validity.DipoleValidityWarning`, with the estimated error) when a
         particle's size or a gap leaves the range where the dipole model is accurate.
+    force : bool
+        Solve even when the estimated memory (:func:`cdsolve.scattering.solver.estimate_resources`, all
+        incoherent groups together) exceeds the available memory; otherwise
+        :class:`cdsolve.scattering.solver.ResourceError` is raised before anything large is allocated.
 
     Returns
     -------
@@ -63,7 +81,10 @@ def solve(
     """
     if not isinstance(scene, Scene):
         raise TypeError(f"scene must be a cdsolve.Scene, got {type(scene).__name__}")
-    options = dict(method=method, orders=orders, rtol=rtol, maxiter=maxiter)
+    check_solve_options(method, orders, rtol, maxiter, force)
+    n_groups = len(coherent_groups(scene.illumination))
+    check_resources(scene, method=method, orders=orders, maxiter=maxiter, n_solves=n_groups, force=force)
+    options = dict(method=method, orders=orders, rtol=rtol, maxiter=maxiter, force=force)
     if check_validity:
         check_dipole_validity(scene, stacklevel=2)  # the warning points at the caller's solve() line
     if isinstance(scene.illumination, IncoherentBeams):

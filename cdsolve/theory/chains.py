@@ -245,7 +245,7 @@ def hatano_nelson_localization_length(t_left, t_right) -> float:
 
     Examples
     --------
-    >>> hatano_nelson_localization_length(1.0, np.e ** 2)
+    >>> round(hatano_nelson_localization_length(1.0, np.e ** 2), 12)
     1.0
     """
     tl, tr = real_number("t_left", t_left), real_number("t_right", t_right)

@@ -118,6 +118,8 @@ def _parser() -> _Parser:
                        help=f"TOML config file (omit for the bundled example; keys: {_CONFIG_DOC})")
     p_run.add_argument("-o", "--outdir", default="cdsolve-out",
                        help="output directory (default: cdsolve-out); must be new or empty unless --overwrite")
+    p_run.add_argument("--force", action="store_true",
+                       help="solve even when the estimated memory exceeds what this machine has")
     p_run.add_argument("--overwrite", action="store_true",
                        help="replace a non-empty output directory whole (its old files are removed, never "
                             "mixed with the new ones; the swap happens only after the new results are complete)")
@@ -241,7 +243,7 @@ def main(argv=None) -> int:
             check_output_directory(args.outdir, overwrite=args.overwrite)  # before the solve, not after it
             from .main_job import run
 
-            run(args.config, args.outdir, plots=not args.no_plots, overwrite=args.overwrite)
+            run(args.config, args.outdir, plots=not args.no_plots, overwrite=args.overwrite, force=args.force)
             return 0
         if args.command == "sweep":
             return _sweep(args)

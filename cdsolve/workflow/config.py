@@ -466,9 +466,25 @@ def _prefixed(e: ValueError, where: str) -> ValueError:
 
 
 # ----------------------------------------------------------------------------- sections -> objects
-def _particle(raw: dict, where: str):
+def _particle(raw: dict, where: str, wavelength: float | None = None, n_medium: float = 1.0):
+    particle = _make_particle(raw, where, wavelength)
+    if wavelength is not None:  # a polarizability the solver cannot evaluate is an input error naming the particle
+        try:
+            particle.polarizabilities(wavelength, n_medium)
+        except ValueError as e:
+            raise ValueError(f"{where}: at wavelength = {wavelength!r} m: {e}") from None
+    return particle
+
+
+def _make_particle(raw: dict, where: str, wavelength: float | None):
     v, kind = _read(raw, _SECTIONS["particle"], where)
     density, mass = v.get("density"), v.get("mass")
+    mat = _MATERIALS[v["material"]]() if "material" in v else None
+    if mat is not None and wavelength is not None:  # its wavelength range: an input error naming the key, now
+        try:
+            mat.index(wavelength)
+        except ValueError as e:
+            raise ValueError(f"{where}.material: {_quote(v['material'])} at wavelength = {wavelength!r} m: {e}") from None
     try:
         if kind == "dipole":
             if density is not None and "radius" not in v:
@@ -476,7 +492,6 @@ def _particle(raw: dict, where: str):
                                  f"or give mass")
             return DipoleParticle(alpha_e=v["alpha_e"], alpha_m=v["alpha_m"], radius=v.get("radius", 0.0),
                                   density=density, mass=mass, allow_gain=v["allow_gain"])
-        mat = _MATERIALS[v["material"]]() if "material" in v else None
         if kind == "sphere":
             return Sphere(radius=v["radius"], index=v.get("index"), material=mat, model=v["model"],
                           density=density, mass=mass, allow_gain=v["allow_gain"])
@@ -606,12 +621,13 @@ def scene_from_config(cfg: dict | str | Path):
             raise _prefixed(e, "medium.index") from None
         positions = _positions(cfg["geometry"], cfg.get("_source"))
         if "particle" in cfg:
-            particles = _particle(cfg["particle"], "particle")
+            particles = _particle(cfg["particle"], "particle", wavelength, medium.index)
         elif "particles" in cfg:
             if len(cfg["particles"]) != len(positions):
                 raise ValueError(f"particles: expected {len(positions)} [[particles]] tables (one per site), "
                                  f"got {len(cfg['particles'])}")
-            particles = [_particle(p, f"particles[{i}]") for i, p in enumerate(cfg["particles"])]
+            particles = [_particle(p, f"particles[{i}]", wavelength, medium.index)
+                         for i, p in enumerate(cfg["particles"])]
         else:
             raise ValueError("particle: missing section [particle] (or [[particles]], one per site)")
         beams = []
@@ -635,7 +651,16 @@ def scene_from_config(cfg: dict | str | Path):
             except ValueError as e:
                 raise ValueError(str(e).replace("CasimirPolder.", "casimir.")) from None
         _linearize(cfg, len(positions))
-        scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium, casimir=casimir)
+        try:
+            scene = Scene(positions=positions, particles=particles, illumination=beams, medium=medium,
+                          casimir=casimir)
+        except ValueError as e:  # checks across sections: name the config keys, not Scene's arguments
+            msg = str(e)
+            if msg.startswith("Scene.illumination: focused beam"):
+                raise ValueError(f"tweezers.na: {msg.split(': ', 1)[1]} (medium.index)") from None
+            if "overlap" in msg:
+                raise ValueError(f"geometry: {msg} (move the sites apart or make the particle radius smaller)") from None
+            raise ValueError(f"geometry: {msg.removeprefix('Scene.')}") from None
     except ConfigError:
         raise
     except ValueError as e:

@@ -141,7 +141,7 @@ def _sum_parts(sol, fn):
 
 
 def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, overwrite: bool = False,
-        formats=None, echo=print) -> dict:
+        force: bool = False, formats=None, echo=print) -> dict:
     """Solve the scene of ``config`` and write the result files to ``outdir``; returns the summary dict.
 
     Parameters
@@ -153,6 +153,8 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ov
         ``overwrite`` (then replaced whole, never merged).
     plots : bool
         Write the PNG plots.
+    force : bool
+        Solve even when the memory estimate exceeds the available memory (:func:`cdsolve.solve`).
     formats : None or sequence of {"npz", "mat", "h5"}
         Formats of the per-particle results file (``results.<ext>``); default npz and mat, and h5 when
         h5py is installed (the summary says when it is not).
@@ -178,7 +180,7 @@ def run(config: str | Path | None, outdir: str | Path, *, plots: bool = True, ov
     with stages("solve", f"solving {6 * N} coupled-dipole unknowns"):
         with warnings.catch_warnings(record=True) as caught:  # shown once, as a note, and kept in the outputs
             warnings.simplefilter("always", DipoleValidityWarning)
-            sol = solve(scene, **opts)
+            sol = solve(scene, **opts, force=force)
         validity = [str(w.message) for w in caught if issubclass(w.category, DipoleValidityWarning)]
         for w in caught:
             if not issubclass(w.category, DipoleValidityWarning):
