@@ -181,10 +181,14 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
                 step *= max_step / longest
             pos = current.positions.ravel().copy()
             pos[sel] += step
-            trial = current.with_positions(pos.reshape(-1, 3))
             if np.abs(step).max() < xtol:  # at round-off (Newton regime) or stuck (sigma grew without end)
                 tiny = True
                 break
+            try:
+                trial = current.with_positions(pos.reshape(-1, 3))
+            except ValueError:  # the step would make particles overlap: shorter step
+                sigma = 4.0 * sigma if sigma > 0 else float(np.abs(np.diag(J)).max() or np.abs(J).max())
+                continue
             t_sol, t_F = evaluate(trial)
             if np.linalg.norm(t_F) < np.linalg.norm(F):
                 t_J = force_jacobian(t_sol, dofs=sel)

@@ -47,6 +47,19 @@ from ._checks import real_number
 __all__ = ["Beam", "PlaneWave", "GaussianTweezer", "BeamSum", "IncoherentBeams", "as_illumination", "beam_frame",
            "coherent_groups"]
 
+#: Schwinger limit of quantum electrodynamics: field [V/m] and intensity [W/m^2] (m_e^2 c^3 / (e hbar) and
+#: c eps0 E^2 / 2). Beams beyond it are outside classical electrodynamics -- and their forces would overflow.
+SCHWINGER_FIELD = 1.3e18
+SCHWINGER_INTENSITY = 2.3e33
+
+
+def check_field_strength(name: str, value, intensity: float) -> None:
+    """Refuse a beam whose peak intensity [W/m^2] exceeds the Schwinger limit, naming the argument ``name``."""
+    if not intensity <= SCHWINGER_INTENSITY:
+        raise ValueError(f"{name}={value!r} gives a peak intensity of {intensity:.3g} W/m^2, beyond the Schwinger "
+                         f"limit {SCHWINGER_INTENSITY:.1e} W/m^2 (outside classical electrodynamics)")
+
+
 #: tolerance of the transversality check ``|k^ . e^| <= TRANSVERSE_TOL``
 TRANSVERSE_TOL = 1e-10
 
@@ -392,6 +405,7 @@ class PlaneWave(_ScalarEnvelopeBeam):
                 raise ValueError(f"intensity={self.intensity!r}: zero beam power")
             if i < 0.0:
                 raise ValueError(f"intensity must be > 0, got {self.intensity!r}")
+            check_field_strength("intensity", self.intensity, i)
             s("intensity", i)
         else:
             try:
@@ -402,6 +416,9 @@ class PlaneWave(_ScalarEnvelopeBeam):
                 raise ValueError(f"amplitude must be finite, got {self.amplitude!r}")
             if a == 0:
                 raise ValueError(f"amplitude={self.amplitude!r}: zero beam power")
+            if not abs(a) <= SCHWINGER_FIELD:
+                raise ValueError(f"amplitude={self.amplitude!r} V/m is beyond the Schwinger field {SCHWINGER_FIELD:.1e} "
+                                 "V/m (outside classical electrodynamics)")
             s("amplitude", a)
         s("phase", _finite_float("phase", self.phase))
 
@@ -505,6 +522,10 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
         if p < 0.0:
             raise ValueError(f"power must be > 0, got {self.power!r}")
         s("power", p)
+        if not self.w0 <= 1e6 * self.wavelength:
+            raise ValueError(f"waist={self.w0!r} m is more than 1e6 wavelengths: use a PlaneWave (the Gaussian's "
+                             "Rayleigh range would overflow)")
+        check_field_strength("power", self.power, self.peak_intensity())
         d = _unit_direction(self.direction)
         s("direction", tuple(float(x) for x in d))
         s("polarization", tuple(complex(x) for x in _unit_polarization(self.polarization, d)))
@@ -520,8 +541,9 @@ class GaussianTweezer(_ScalarEnvelopeBeam):
         return 0.5 * wavenumber(self.wavelength, _check_n_medium(n_medium)) * self.w0**2
 
     def peak_intensity(self) -> float:
-        """Peak intensity ``I0 = 2 P / (pi w0^2)`` [W/m^2]."""
-        return 2.0 * self.power / (np.pi * self.w0**2)
+        """Peak intensity ``I0 = 2 P / (pi w0^2)`` [W/m^2] (inf where it overflows double precision)."""
+        with np.errstate(over="ignore", divide="ignore"):
+            return float(2.0 * self.power / (np.pi * np.float64(self.w0) ** 2))
 
     def _amplitude(self, n_medium):
         return amplitude_from_intensity(self.peak_intensity(), n_medium) * np.exp(1j * self.phase)

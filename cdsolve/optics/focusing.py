@@ -72,6 +72,7 @@ from .beams import (
     Beam,
     GaussianTweezer,
     _as_points,
+    check_field_strength,
     _check_n_medium,
     _finite_float,
     _positive_float,
@@ -298,6 +299,8 @@ class FocusedBeam(Beam):
         s("wavelength", _positive_float("wavelength", self.wavelength))
         s("na", _positive_float("na", self.na))
         s("power", _positive_float("power", self.power))
+        # the focal intensity is at most ~ P (pi NA / wavelength)^2 (diffraction-limited spot)
+        check_field_strength("power", self.power, self.power * (np.pi * self.na / self.wavelength) ** 2)
         if self.filling_factor is not None:
             s("filling_factor", _positive_float("filling_factor", self.filling_factor))
         if self.profile not in ("gaussian", "doughnut"):

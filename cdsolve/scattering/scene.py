@@ -94,6 +94,10 @@ class Scene:
         if not isinstance(self.medium, Medium):
             raise ValueError(f"Scene.medium must be a cdsolve.Medium, got {self.medium!r}")
         object.__setattr__(self, "illumination", as_illumination(self.illumination))
+        k = self.k  # k^4 enters the forces: keep every power of k a finite, non-zero double
+        if not 1e-60 <= k <= 1e60:
+            raise ValueError(f"Scene: wavelength {self.wavelength!r} m in a host of index {self.n_medium!r} gives "
+                             f"k = {k:.3g} 1/m, outside what double precision can evaluate (1e-60 to 1e60 1/m)")
         if self.casimir is not None and not isinstance(self.casimir, CasimirPolder):
             raise ValueError(f"Scene.casimir must be None or a cdsolve.optics.casimir.CasimirPolder, got {self.casimir!r}")
         self._check_beams_fit_medium()

@@ -153,9 +153,10 @@ SCHEMA: tuple[Section, ...] = (
             only=_SPHERE_LIKE),
         Key("model", "choice", "polarizability model of the sphere", choices=("mie", "rayleigh"), default="mie",
             only=_SPHERE_LIKE),
-        Key("density", "quantity", "mass density (mass = density * volume; needed for modes; dipole: needs radius)",
-            "density", **_GT0),
-        Key("mass", "quantity", "particle mass (instead of density)", "mass", **_GT0),
+        Key("density", "quantity", "mass density (mass = density * volume; needed for modes; dipole: needs radius); "
+            ">= 1e-3 kg/m^3 (far below any solid or gas)", "density", minimum=1e-3),
+        Key("mass", "quantity", "particle mass (instead of density); >= 1e-30 kg (below it K/m overflows)", "mass",
+            minimum=1e-30),
         Key("condition", "choice", "first (no backscattering) or second (no forward scattering) Kerker condition",
             choices=(1, 2, "first", "second"), default=1, only=("kerker",)),
         Key("alpha_e", "complex", "electric polarizability (SI number)", default=0.0, only=("dipole",),

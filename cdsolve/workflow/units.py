@@ -214,9 +214,17 @@ class _Value:
         return _Value(self.coef**n, self.pi * n, tuple(a * n for a in self.dims), self.unit)
 
 
+#: longest quantity string read, deepest bracket nesting, largest decimal / integer exponent: beyond these
+#: no double-precision value exists anyway, and exact (Fraction) arithmetic would take unbounded time
+MAX_TEXT, MAX_DEPTH, MAX_EXPONENT = 200, 20, 400
+
+
 class _Parser:
     def __init__(self, text: str):
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"longer than {MAX_TEXT} characters")
         self.text = text
+        self.depth = 0
         self.tokens: list[tuple[str, str]] = []
         pos, s = 0, text.rstrip()
         while pos < len(s):
@@ -287,6 +295,8 @@ class _Parser:
             kind, tok = self.take()
             if kind != "num" or not tok.isdigit():
                 raise ValueError(f"exponent must be an integer, got {tok!r}")
+            if int(tok) > MAX_EXPONENT:
+                raise ValueError(f"exponent {tok} is beyond {MAX_EXPONENT} (no finite double-precision value)")
             if paren and self.take() != ("op", ")"):
                 raise ValueError("missing ')' after the exponent")
             v = v.pow(sign * int(tok))
@@ -295,6 +305,9 @@ class _Parser:
     def atom(self) -> _Value:
         kind, tok = self.take()
         if kind == "num":
+            mant, _, exp = tok.lower().partition("e")
+            if exp and abs(int(exp)) > MAX_EXPONENT:
+                raise ValueError(f"{tok!r}: decimal exponent beyond {MAX_EXPONENT} (no finite double-precision value)")
             return _Value(Fraction(tok))
         if kind == "name":
             if tok not in _TABLE:
@@ -304,7 +317,11 @@ class _Parser:
             f, pi, dims = _TABLE[tok]
             return _Value(f, pi, dims, unit=True)
         if tok == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ValueError(f"brackets nested deeper than {MAX_DEPTH}")
             v = self.quantity()
+            self.depth -= 1
             if self.take() != ("op", ")"):
                 raise ValueError("missing ')'")
             return v
@@ -312,7 +329,10 @@ class _Parser:
 
 
 def _quote(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+    if isinstance(value, str):  # one line, whatever the input holds (control characters escaped), at most 80
+        text = value if len(value) <= 80 else value[:77] + "..."
+        return '"' + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text).replace('"', '\\"') + '"'
+    return repr(value)
 
 
 def parse(text: str, where: str = "value") -> Quantity:
