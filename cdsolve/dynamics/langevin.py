@@ -55,6 +55,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..optics._checks import optional_module
 import scipy.linalg as sla
 
 from ..optics.conventions import HBAR, KB
@@ -477,11 +479,7 @@ class LangevinModel:
             doc["arrays"] = {k: _json_array(v) for k, v in arrays.items()}
             path.write_text(json.dumps(doc, indent=1))
         else:
-            try:
-                import h5py
-            except ImportError:
-                raise ModuleNotFoundError("HDF5 export needs the optional package h5py: pip install 'cdsolve[hdf5]' "
-                                          "(or use .npz / .json)", name="h5py") from None
+            h5py = optional_module("h5py", "hdf5", "HDF5 export (or use .npz / .json)")
             with h5py.File(path, "w") as fh:
                 for k, v in arrays.items():
                     fh[k] = v
@@ -531,11 +529,7 @@ def read_export(path) -> tuple[dict, dict]:
         arrays = {k: _from_json(v) for k, v in doc.pop("arrays").items()}
         meta = doc
     elif suffix in (".h5", ".hdf5"):
-        try:
-            import h5py
-        except ImportError:
-            raise ModuleNotFoundError("reading HDF5 needs the optional package h5py: pip install 'cdsolve[hdf5]'",
-                                      name="h5py") from None
+        h5py = optional_module("h5py", "hdf5", "reading HDF5")
         with h5py.File(path, "r") as fh:
             meta = json.loads(fh.attrs["meta"])
             arrays = {k: fh[k][()] for k in fh.keys()}
@@ -604,11 +598,7 @@ def qutip_operators(model: LangevinModel, n_fock) -> dict:
     dict with ``"H"`` (Qobj, ``H / hbar`` in rad/s, as ``qutip.mesolve`` expects), ``"c_ops"`` (list of
     Qobj [sqrt(1/s)]), ``"a"`` (annihilation operators), ``"x"``, ``"p"`` (position [m], momentum [kg m/s]).
     """
-    try:
-        import qutip
-    except ImportError:
-        raise ModuleNotFoundError("qutip_operators needs the optional package qutip: pip install 'cdsolve[quantum]'",
-                                  name="qutip") from None
+    qutip = optional_module("qutip", "quantum", "qutip_operators")
     n = model.n
     dims = [int(n_fock)] * n if np.ndim(n_fock) == 0 else [int(d) for d in n_fock]
     if len(dims) != n or min(dims) < 2:

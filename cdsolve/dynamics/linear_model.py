@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..optics._checks import optional_module
 from .equilibrium import EquilibriumResult, dof_labels, equilibrium
 from .jacobian import force_jacobian, select_dofs
 from .modes import drift_matrix, eigenmodes, mechanical_frequencies
@@ -181,11 +182,7 @@ class LinearModel:
             doc.update({k: v.tolist() for k, v in extra.items()})
             path.write_text(json.dumps(doc, indent=1))
         elif suffix in (".h5", ".hdf5"):
-            try:
-                import h5py
-            except ImportError:
-                raise ModuleNotFoundError("LinearModel .h5 files need the optional package h5py: "
-                                          "pip install 'cdsolve[hdf5]'", name="h5py") from None
+            h5py = optional_module("h5py", "hdf5", "LinearModel .h5 files")
 
             with h5py.File(path, "w") as fh:
                 for k, v in arrays.items():
@@ -212,11 +209,7 @@ class LinearModel:
             meta = doc
             arrays = {k: np.asarray(doc[k]) for k in cls._ARRAYS if k in doc}
         elif suffix in (".h5", ".hdf5"):
-            try:
-                import h5py
-            except ImportError:
-                raise ModuleNotFoundError("LinearModel .h5 files need the optional package h5py: "
-                                          "pip install 'cdsolve[hdf5]'", name="h5py") from None
+            h5py = optional_module("h5py", "hdf5", "LinearModel .h5 files")
 
             with h5py.File(path, "r") as fh:
                 meta = json.loads(fh.attrs["meta"])

@@ -27,3 +27,22 @@ def real_number(name: str, value, *, positive: bool = False, nonnegative: bool =
     if nonnegative and v < 0.0:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return v
+
+
+def optional_module(module: str, extra: str, what: str):
+    """Import an optional dependency, or raise ModuleNotFoundError naming the package and the extra to install.
+
+    Parameters
+    ----------
+    module : str    e.g. ``"h5py"`` or ``"dask.distributed"``
+    extra : str     the cdsolve extra that installs it (``pip install 'cdsolve[<extra>]'``)
+    what : str      what needs it, for the message (``"HDF5 export"``)
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = module.split(".")[0]
+        raise ModuleNotFoundError(f"{what} needs the optional package {package}: pip install 'cdsolve[{extra}]'",
+                                  name=package) from None

@@ -86,7 +86,7 @@ from typing import Literal, get_args
 import numpy as np
 import scipy.linalg
 
-from ..optics._checks import real_number
+from ..optics._checks import optional_module, real_number
 
 RateConvention = Literal["paper", "master_equation"]
 RATE_CONVENTIONS: tuple[str, ...] = get_args(RateConvention)
@@ -613,12 +613,7 @@ def gaussian_steady_state(params: SympatheticCoolingParams, dynamics: Dynamics =
 
 # --------------------------------------------------------------------------- qutip master equation
 def _qutip():
-    try:
-        import qutip
-    except ImportError:
-        raise ModuleNotFoundError("the full master equation needs the optional package qutip: "
-                                  "pip install 'cdsolve[quantum]'", name="qutip") from None
-    return qutip
+    return optional_module("qutip", "quantum", "the full master equation")
 
 
 def _check_cutoffs(cutoffs) -> tuple[int, int, int]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..optics._checks import optional_module
+
 __all__ = ["write_results", "read_results", "FORMATS"]
 
 FORMATS = ("npz", "h5", "mat")
@@ -19,12 +21,7 @@ FORMATS = ("npz", "h5", "mat")
 
 def _h5py(what: str):
     """``import h5py``, or ModuleNotFoundError naming the package and the ``cdsolve[hdf5]`` extra."""
-    try:
-        import h5py
-    except ImportError:
-        raise ModuleNotFoundError(f"{what} needs the optional package h5py: pip install 'cdsolve[hdf5]'",
-                                  name="h5py") from None
-    return h5py
+    return optional_module("h5py", "hdf5", what)
 
 
 def write_results(path_stem: str | Path, arrays: dict, units: dict, provenance: dict, formats=FORMATS) -> list[Path]:

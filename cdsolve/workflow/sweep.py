@@ -68,6 +68,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..scattering.validity import DEFAULT_TOLERANCE, DipoleValidityWarning
+from ..optics._checks import optional_module
 from .config import ConfigError, key_dimension, load_config, parse_quantity, scene_from_config
 
 __all__ = ["Axis", "parse_axis", "sweep", "save_sweep", "load_sweep", "evaluate_scenes", "SERIAL_BELOW"]
@@ -305,16 +306,7 @@ def _batchable(a, b) -> bool:
             and a.particles == b.particles)
 
 
-def _optional(module: str, extra: str, what: str):
-    """Import an optional dependency; if absent, ModuleNotFoundError naming the package and the extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        package = module.split(".")[0]
-        raise ModuleNotFoundError(f"{what} needs the optional package {package}: pip install 'cdsolve[{extra}]'",
-                                  name=package) from None
+_optional = optional_module
 
 
 def _progress_bar(total: int, enabled: bool, desc: str):
