@@ -43,8 +43,13 @@ def solve(
     Parameters
     ----------
     scene : Scene
-    method : {"auto", "direct", "iterative"}
-        See :mod:`cdsolve.scattering.solver`.
+    method : {"auto", "direct", "iterative", "fft", "fmm"}
+        Operator backend and solver (:func:`cdsolve.scattering.solver.choose_backend`): ``"direct"`` dense LU,
+        ``"iterative"`` dense blocks + GMRES, ``"fft"`` FFT convolution on a grid (particles on a lattice;
+        :class:`cdsolve.scattering.operators.LatticeMismatchError` otherwise) + GMRES, ``"fmm"`` fast
+        multipoles for any positions (:class:`cdsolve.scattering.operators.BackendUnavailableError` without
+        fmm3dpy); ``"auto"`` picks dense LU for small N, FFT for lattices of N >= 300, dense GMRES otherwise.
+        The choice and why: ``Solution.info["backend"]``.
     orders : int, optional
         Number of scattering events instead of the self-consistent solution (0 = no coupling,
         1 = single scattering).

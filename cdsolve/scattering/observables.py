@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..optics.conventions import C0, EPS0, MU0
+from ..optics.conventions import C0, EPS0, MU0, Z0
 from ..optics.dipole_fields import dipole_fields
 from ..optics.green import _evaluate, _radial_coefficients, pair_geometry
 from .scene import Scene
@@ -71,11 +71,21 @@ def local_field_gradients(sol):
     """Gradients of the local fields at each particle: ``dE, dH`` (N, 3, 3) complex.
 
     ``dE[n, a, i] = d E_i / d r_a`` at particle n: incident gradient + gradient of the field
-    scattered by every other dipole.
+    scattered by every other dipole. When the solution carries an operator (any backend of
+    :mod:`cdsolve.scattering.operators`), the scattered part is its ``scattered_field_gradients`` of the
+    normalized source dipoles (FFT backend: O(N log N)); otherwise the pairwise sum of
+    :func:`cdsolve.optics.dipole_fields.dipole_fields`.
     """
     scene = sol.scene
     dEi, dHi = scene.illumination.gradients(scene.positions, scene.n_medium)
     ps, ms = sol.source_dipoles
+    op = getattr(sol, "_operator", None)
+    if op is not None and hasattr(op, "scattered_field_gradients"):
+        k, n = scene.k, scene.n_medium
+        eps = EPS0 * n**2
+        Z = Z0 / n
+        dEs, dZHs = op.scattered_field_gradients(ps * (k**3 / eps), ms * (k**3 * Z))
+        return dEi + dEs, dHi + dZHs / Z
     dEs, dHs = dipole_fields(
         scene.positions, scene.positions, ps, ms, scene.k, scene.n_medium, gradient=True, fields=False
     )

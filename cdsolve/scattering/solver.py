@@ -21,7 +21,11 @@ Methods
                the residual checks included), or when a whole cycle no longer reduces the true residual.
                If it did not converge, it falls back to the direct solve (when that fits in memory) and
                records why.
-``"auto"``     direct for 6N <= 1800, iterative above.
+``"fft"``      the same GMRES (restart 30) on the FFT operator of :mod:`cdsolve.scattering.fft_operator`
+               (particles on a regular grid); electric-only scenes iterate on the 3N electric system.
+``"fmm"``      the same on ``cdsolve.scattering.fmm_operator.FMMOperator`` (fast multipoles, any positions).
+``"auto"``     direct for 6N <= 1800; above, fft when the positions lie on a grid and N >= 300, else
+               iterative (:func:`choose_backend`; ``info["backend"]`` records the choice and why).
 ``orders=n``   instead of solving: the local fields contain n scattering events
                (Neumann series ``u_n = u_inc + W chi u_(n-1)``). Everything derived is consistent to
                that order: the dipoles are ``alpha u_n`` and the scattered field (and its gradient, used
@@ -64,6 +68,7 @@ import scipy.linalg as sla
 from .._version import __version__
 from ..optics.beams import IncoherentBeams
 from ..optics.conventions import EPS0, Z0
+from ..optics.dipole_fields import dipole_fields
 from ..optics.green import _evaluate, _radial_coefficients, pair_geometry
 from .observables import (
     cross_sections,
@@ -73,15 +78,25 @@ from .observables import (
     optical_forces,
     optical_torques,
 )
+from .fft_operator import FFTOperator, padded_shape
+from .operators import BackendUnavailableError, GridEmbedding, LatticeMismatchError, OperatorBase, detect_grid
 from .scene import Scene
 
 __all__ = ["Solution", "CouplingOperator", "interaction_matrix", "SolveMethod", "SolveAccuracyWarning",
            "IllConditionedWarning", "SeriesDivergenceWarning", "ResourceError", "estimate_resources",
-           "available_memory"]
+           "available_memory", "choose_backend", "make_operator", "LatticeMismatchError",
+           "BackendUnavailableError"]
 
-SolveMethod = Literal["auto", "direct", "iterative"]
+SolveMethod = Literal["auto", "direct", "iterative", "fft", "fmm"]
+_METHODS = ("auto", "direct", "iterative", "fft", "fmm")
 _AUTO_DIRECT_MAX = 1800
+#: particles from which ``method="auto"`` uses the FFT backend for a scene on a grid: the whole range above
+#: the dense LU's (benchmarks/bench_scaling.py: FFT solve + forces beat the dense ones at every N measured,
+#: 0.025 s vs 0.5 s at N = 100, 0.24 s vs 2.1 s at N = 1024)
+_AUTO_FFT_MIN = 300
 _GMRES_RESTART = 60
+#: restart length of GMRES on the fast (FFT, FMM) operators: their Krylov basis is the largest array
+_GMRES_RESTART_FAST = 30
 _EPS = float(np.finfo(float).eps)
 #: condition number above which IllConditionedWarning is raised whatever the residual
 _ILL_CONDITIONED = 1e13
@@ -112,8 +127,10 @@ class ResourceError(MemoryError):
         self.estimate = estimate or {}
 
 
-class CouplingOperator:
-    """Dimensionless propagators between all particle pairs, stored as Cartesian blocks.
+class CouplingOperator(OperatorBase):
+    """Dimensionless propagators between all particle pairs, stored as Cartesian blocks (the dense backend).
+
+    Implements the operator interface of :mod:`cdsolve.scattering.operators`.
 
     ``g = G/k`` is symmetric in its Cartesian indices, so only the six blocks ``g[a, b]`` (a <= b),
     each (N, N) over particle pairs, are kept; the cross propagator ``gx v = C x cross v`` needs only
@@ -134,6 +151,8 @@ class CouplingOperator:
     def __init__(self, positions: np.ndarray, k: float, chi_e: np.ndarray, chi_m: np.ndarray):
         N = len(positions)
         self.N = N
+        self.k = float(k)
+        self.positions = np.asarray(positions, float)
         self.chi_e = chi_e
         self.chi_m = chi_m
         self.has_magnetic = bool(np.any(chi_m))
@@ -156,13 +175,6 @@ class CouplingOperator:
         self.K = np.empty((3, N, N), complex)
         for c in range(3):
             np.multiply(C, X[c], out=self.K[c])
-
-    def polarize(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(chi_e E, chi_m ZH)`` as two (N, 3) arrays from a field-major vector ``u`` (6N,)."""
-        N = self.N
-        e = u[: 3 * N].reshape(N, 3)
-        h = u[3 * N :].reshape(N, 3)
-        return np.einsum("nij,nj->ni", self.chi_e, e), np.einsum("nij,nj->ni", self.chi_m, h)
 
     def _products(self, blocks: np.ndarray, V: np.ndarray) -> np.ndarray:
         """Every block times every component of ``V`` in one BLAS call: (nb, N, 3, R)."""
@@ -190,24 +202,18 @@ class CouplingOperator:
             out[:, b] -= P[c, :, a]
         return out
 
-    def scatter(self, u: np.ndarray) -> np.ndarray:
-        """``W chi u``: fields at every particle scattered by all the others (6N,)."""
-        N = self.N
-        ve, vh = self.polarize(u)
-        if not self.has_magnetic:  # E from electric dipoles only; H = gx chi_e E
-            e = self.apply_g(ve[:, :, None])[:, :, 0]
-            h = self.apply_gx(ve[:, :, None])[:, :, 0]
-            return np.concatenate([e.ravel(), h.ravel()])
-        both = np.stack([ve, vh], axis=2)  # (N, 3, 2)
-        G = self.apply_g(both)
-        Xv = self.apply_gx(both)
-        e = G[:, :, 0] - Xv[:, :, 1]
-        h = Xv[:, :, 0] + G[:, :, 1]
-        return np.concatenate([e.ravel(), h.ravel()])
+    def scattered_field_gradients(self, ve: np.ndarray, vh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(dE, dZH)`` (N, 3, 3) complex, ``[n, a, i] = d_a`` of the field scattered at particle n by the
+        other particles' normalized dipoles ``ve, vh`` (N, 3) (:mod:`cdsolve.scattering.operators`).
 
-    def matvec(self, u: np.ndarray) -> np.ndarray:
-        """``(1 - W chi) u``."""
-        return u - self.scatter(u)
+        Pairwise (O(N^2) work, O(N) memory: chunked) through :func:`cdsolve.optics.dipole_fields.dipole_fields`
+        with the normalized dipoles written as vacuum dipoles ``p = eps0 ve/k^3``, ``m = vh/(Z0 k^3)``.
+        """
+        k = self.k
+        dE, dH = dipole_fields(self.positions, self.positions, ve * (EPS0 / k**3), vh / (Z0 * k**3), k, 1.0,
+                               gradient=True, fields=False)
+        dH *= Z0
+        return dE, dH
 
     def _dense_blocks(self) -> tuple[np.ndarray, np.ndarray | None]:
         """Particle-major 3N x 3N matrices of ``g`` and ``gx``."""
@@ -366,10 +372,71 @@ def interaction_matrix(scene: Scene) -> np.ndarray:
 
 
 def _operator(scene: Scene, polarizabilities=None) -> CouplingOperator:
+    """The dense operator of ``scene`` (the reference backend)."""
     k = scene.k
     eps = EPS0 * scene.n_medium**2
     ae, am = scene.polarizabilities() if polarizabilities is None else polarizabilities
     return CouplingOperator(scene.positions, k, k**3 * ae / eps, k**3 * am)
+
+
+def choose_backend(scene: Scene, method: str = "auto", orders: int | None = None) -> dict:
+    """The operator backend of a solve: ``{"name", "why", "grid"}`` (``grid``: a GridEmbedding or None).
+
+    Rule of ``method="auto"``: dense LU for ``6N <= 1800``; above, the FFT backend when the positions lie on
+    a regular grid (:func:`cdsolve.scattering.operators.detect_grid`) and ``N >= 300`` (the FFT backend
+    beat the dense one at every N measured on this 2-core machine, benchmarks/bench_scaling.py); otherwise the dense
+    blocks with GMRES. A scattering-order series (``orders``) uses the dense blocks unless ``"fft"``/``"fmm"``
+    is asked for. ``method="fft"`` on positions off a grid raises :class:`LatticeMismatchError`.
+    """
+    N = scene.n_particles
+    if method == "fft":
+        grid = detect_grid(scene.positions)  # LatticeMismatchError names why it does not fit
+        return {"name": "fft", "why": f"forced (method='fft'); grid {'x'.join(map(str, grid.shape))}", "grid": grid}
+    if method == "fmm":
+        return {"name": "fmm", "why": "forced (method='fmm')", "grid": None}
+    if method in ("direct", "iterative"):
+        return {"name": method, "why": f"forced (method={method!r})", "grid": None}
+    if orders is not None:
+        return {"name": "iterative", "why": "scattering-order series on the dense blocks", "grid": None}
+    if 6 * N <= _AUTO_DIRECT_MAX:
+        return {"name": "direct", "why": f"auto: 6N = {6 * N} <= {_AUTO_DIRECT_MAX} unknowns, dense LU is fastest",
+                "grid": None}
+    if N >= _AUTO_FFT_MIN:
+        try:
+            grid = detect_grid(scene.positions)
+        except LatticeMismatchError as exc:
+            why = f"auto: N = {N} off a regular grid ({str(exc).split(':')[0]}), dense blocks + GMRES"
+            return {"name": "iterative", "why": why, "grid": None}
+        return {"name": "fft", "why": f"auto: N = {N} >= {_AUTO_FFT_MIN} on a {'x'.join(map(str, grid.shape))} "
+                                      "grid, FFT convolution beats the dense blocks", "grid": grid}
+    return {"name": "iterative", "why": f"auto: 6N = {6 * N} > {_AUTO_DIRECT_MAX} and N < {_AUTO_FFT_MIN} (or off "
+                                        "a grid), dense blocks + GMRES", "grid": None}
+
+
+def make_operator(scene: Scene, backend: str, *, grid: GridEmbedding | None = None, precision: float = 1e-10):
+    """Operator of ``scene`` for ``backend`` ("direct"/"iterative": dense, "fft", "fmm").
+
+    ``"fmm"`` imports ``cdsolve.scattering.fmm_operator.FMMOperator`` here (``precision``: its requested
+    relative accuracy) and raises :class:`BackendUnavailableError` when that module or ``fmm3dpy`` is missing.
+    """
+    if backend in ("direct", "iterative"):
+        return _operator(scene)
+    k = scene.k
+    eps = EPS0 * scene.n_medium**2
+    ae, am = scene.polarizabilities()
+    chi_e, chi_m = k**3 * ae / eps, k**3 * am
+    if backend == "fft":
+        return FFTOperator(scene.positions, k, chi_e, chi_m, grid=grid)
+    if backend == "fmm":
+        try:
+            from .fmm_operator import FMMOperator
+
+            return FMMOperator(scene.positions, k, chi_e, chi_m, precision=precision)
+        except ImportError as exc:
+            raise BackendUnavailableError(
+                f"method='fmm' needs cdsolve.scattering.fmm_operator and the fmm3dpy package (pip install fmm3dpy): "
+                f"{exc}") from exc
+    raise ValueError(f"backend must be 'direct', 'iterative', 'fft' or 'fmm', got {backend!r}")
 
 
 def _incident_vector(scene: Scene) -> np.ndarray:
@@ -431,22 +498,34 @@ def available_memory() -> int | None:
 
 
 def _resolve_method(method: str, n_particles: int, orders: int | None) -> str:
-    if orders is not None:
+    if orders is not None and method not in ("fft", "fmm"):
         return f"orders={int(orders)}"
     if method == "auto":
         return "direct" if 6 * n_particles <= _AUTO_DIRECT_MAX else "iterative"
     return method
 
 
+#: FFT backend, per padded grid node: at most 33 cached kernel FFTs (9 field + 24 gradient, complex)
+_FFT_KERNELS = 33
+#: FFT backend, per padded grid node: construction temporaries and convolution work arrays (complex grids)
+_FFT_WORK = 14
+#: FMM backend: rough bytes per particle of the library's tree and expansions (order of magnitude only)
+_BYTES_FMM_PER_PARTICLE = 8192
+_FLOPS_FFT = 2e9            # complex FFT throughput [flop/s], 5 M log2 M flops per transform (rough)
+
+
 def estimate_resources(n_particles: int, method: str = "auto", *, orders: int | None = None,
-                       electric_only: bool = False, maxiter: int = 500, n_solves: int = 1) -> dict:
+                       electric_only: bool = False, maxiter: int = 500, n_solves: int = 1,
+                       grid_shape: tuple | None = None) -> dict:
     """Peak memory [bytes] and a rough wall time [s] of a coupled-dipole solve, from the particle count.
 
     Parameters
     ----------
     n_particles : int
         N.
-    method : {"auto", "direct", "iterative"}
+    method : {"auto", "direct", "iterative", "fft", "fmm"}
+        ``"auto"`` resolves to the dense backends here (the FFT choice needs the geometry:
+        :func:`check_resources`).
     orders : int, optional
         Scattering-order series instead of a solve (needs only the operator).
     electric_only : bool
@@ -455,6 +534,9 @@ def estimate_resources(n_particles: int, method: str = "auto", *, orders: int | 
         Product cap of the iterative solver (its time estimate is the worst case).
     n_solves : int
         Coherent solves kept in one result (incoherent beam groups): all but the last are held in memory.
+    grid_shape : tuple of 3 int, optional
+        Grid nodes per axis (:class:`cdsolve.scattering.operators.GridEmbedding`); needed for ``"fft"``,
+        whose memory is ~ ``(33 + 14) x 16 B`` per node of the zero-padded grid (O(N), not O(N^2)).
 
     Returns
     -------
@@ -466,12 +548,27 @@ def estimate_resources(n_particles: int, method: str = "auto", *, orders: int | 
     >>> est = estimate_resources(200_000, "iterative")
     >>> est["bytes"] > 5e12  # the 9 stored N x N complex propagator blocks alone are 5.8 TB
     True
+    >>> estimate_resources(100_000, "fft", grid_shape=(317, 317, 1))["bytes"] < 2**30  # 640 x 640 padded grid
+    True
     """
     N = int(n_particles)
     used = _resolve_method(method, N, orders)
     n2 = float(N) ** 2
     assemble = _SECONDS_ASSEMBLE * n2
-    if used == "direct":
+    products = int(orders) if orders is not None else int(maxiter)
+    if used == "fft":
+        if grid_shape is None:
+            raise ValueError("estimate_resources(method='fft') needs grid_shape, the grid nodes per axis")
+        M = float(np.prod(padded_shape(grid_shape))) if any(int(n) > 1 for n in grid_shape) else 1.0
+        krylov = (_GMRES_RESTART_FAST + 2) * 6 * N * 16.0
+        kept = _FFT_KERNELS * 16.0 * M
+        peak = (_FFT_KERNELS + _FFT_WORK) * 16.0 * M + krylov
+        seconds = (products + 2) * 12 * 5 * M * max(math.log2(M), 1.0) / _FLOPS_FFT
+    elif used == "fmm":
+        kept = _BYTES_FMM_PER_PARTICLE * float(N)
+        peak = kept + (_GMRES_RESTART_FAST + 2) * 6 * N * 16.0
+        seconds = products * 1e-5 * N  # rough: ~10 us per particle and product
+    elif used == "direct":
         peak = _BYTES_DIRECT_PEAK[electric_only] * n2
         kept = (_BYTES_OPERATOR + _BYTES_LU[electric_only]) * n2
         n = (3 if electric_only else 6) * N
@@ -480,7 +577,6 @@ def estimate_resources(n_particles: int, method: str = "auto", *, orders: int | 
         krylov = (_GMRES_RESTART + 2) * 6 * N * 16.0  # GMRES basis vectors
         peak = _BYTES_OPERATOR_PEAK * n2 + (krylov if used == "iterative" else 0.0)
         kept = _BYTES_OPERATOR * n2
-        products = int(orders) if orders is not None else int(maxiter)
         seconds = assemble + products * _SECONDS_MATVEC * n2
     peak = _MARGIN * (peak + 64 * 6 * N)  # + O(N) arrays: polarizabilities, fields, dipoles
     total = peak + (max(int(n_solves), 1) - 1) * kept
@@ -502,13 +598,18 @@ def check_resources(scene: Scene, *, method: str = "auto", orders: int | None = 
                     n_solves: int = 1, force: bool = False) -> dict:
     """Estimate the resources of solving ``scene`` and raise :class:`ResourceError` if they do not fit.
 
-    Nothing of size N^2 is allocated. ``force=True`` skips the refusal (the estimate is still returned).
+    The backend is :func:`choose_backend`'s (lattice detection included). Nothing of size N^2 is allocated. ``force=True`` skips the refusal (the estimate is still returned).
     Returns the :func:`estimate_resources` dict plus ``available`` [bytes] (None when unknown).
     """
     N = scene.n_particles
-    used = _resolve_method(method, N, orders)
+    backend = choose_backend(scene, method, orders)
+    chosen = backend["name"] if (method != "auto" or orders is None) else method
+    used = _resolve_method(chosen, N, orders)
     eo = _electric_only(scene) if used == "direct" else False
-    est = estimate_resources(N, method, orders=orders, electric_only=eo, maxiter=maxiter, n_solves=n_solves)
+    grid = backend["grid"]
+    est = estimate_resources(N, chosen, orders=orders, electric_only=eo, maxiter=maxiter, n_solves=n_solves,
+                             grid_shape=None if grid is None else grid.shape)
+    est["backend"] = {"name": backend["name"], "why": backend["why"]}
     avail = available_memory()
     est["available"] = avail
     if not force and avail is not None and est["bytes"] > avail:
@@ -528,8 +629,8 @@ def check_resources(scene: Scene, *, method: str = "auto", orders: int | None = 
 # ---------------------------------------------------------------------------------------------- validation
 def check_solve_options(method, orders, rtol, maxiter, force) -> None:
     """Validate the options of :func:`solve_coherent` (TypeError/ValueError naming the argument)."""
-    if method not in ("auto", "direct", "iterative"):
-        raise ValueError(f"method must be 'auto', 'direct' or 'iterative', got {method!r}")
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}, got {method!r}")
     if orders is not None and (isinstance(orders, bool) or not isinstance(orders, (int, np.integer)) or orders < 0):
         raise ValueError(f"orders must be None or a non-negative integer, got {orders!r}")
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float, np.floating, np.integer)):
@@ -605,13 +706,15 @@ def solve_coherent(
 
     N = scene.n_particles
     estimate = check_resources(scene, method=method, orders=orders, maxiter=maxiter, force=force)
+    backend = choose_backend(scene, method, orders)
     t = {}
     t0 = time.perf_counter()
-    op = _operator(scene)
+    op = make_operator(scene, backend["name"], grid=backend["grid"], precision=min(max(float(rtol), 1e-13), 1e-6))
     b = _incident_vector(scene)
     t["assemble"] = time.perf_counter() - t0
     info: dict = {"version": __version__, "n_unknowns": 6 * N, "rtol": float(rtol), "estimate": estimate,
-                  "condition_estimate": None, "condition_kind": "not estimated"}
+                  "condition_estimate": None, "condition_kind": "not estimated",
+                  "backend": {"name": backend["name"], "why": backend["why"]}}
     lu = None
     t0 = time.perf_counter()
     sources = None
@@ -619,11 +722,13 @@ def solve_coherent(
         u, sources = _neumann_series(op, b, int(orders), info)
         used = f"orders={int(orders)}"
     else:
-        if method == "auto":
-            method = "direct" if 6 * N <= _AUTO_DIRECT_MAX else "iterative"
+        method = backend["name"]
         used = method
-        if method == "iterative":
-            u, it_info = _gmres(op, b, float(rtol), int(maxiter))
+        if method in ("iterative", "fft", "fmm"):
+            if method == "iterative":
+                u, it_info = _gmres(op, b, float(rtol), int(maxiter))
+            else:
+                u, it_info = _gmres_fast(op, b, float(rtol), int(maxiter))
             info.update(it_info)
             if not it_info["converged"]:
                 direct = estimate_resources(N, "direct", electric_only=not op.has_magnetic)
@@ -631,12 +736,17 @@ def solve_coherent(
                 fits = force or avail is None or direct["bytes"] <= avail
                 if fits:
                     warnings.warn(
-                        f"GMRES stopped ({it_info['stop']}) after {it_info['matvecs']} matrix-vector products at "
-                        f"relative residual {it_info['residual']:.2e} > rtol={rtol:.2e}; falling back to a direct solve",
+                        f"GMRES ({method}) stopped ({it_info['stop']}) after {it_info['matvecs']} matrix-vector "
+                        f"products at relative residual {it_info['residual']:.2e} > rtol={rtol:.2e}; falling back "
+                        "to a direct solve",
                         RuntimeWarning,
                         stacklevel=3,
                     )
                     info["fallback"] = f"direct (GMRES {it_info['stop']})"
+                    info["backend"] = {"name": "direct", "why": f"fallback: GMRES on the {method} operator "
+                                                                f"{it_info['stop']}"}
+                    if not isinstance(op, CouplingOperator):
+                        op = _operator(scene)
                     method = used = "direct"
                 else:
                     info["fallback"] = (f"none: the direct solve would need {_gib(direct['bytes'])}, "
@@ -756,8 +866,14 @@ class Factorization:
     rcond: float
 
 
-def factorize(op: CouplingOperator) -> Factorization:
-    """Dense LU of the (reduced when possible) system with a LAPACK condition estimate."""
+def factorize(op) -> Factorization:
+    """Dense LU of the (reduced when possible) system with a LAPACK condition estimate.
+
+    ``op`` of any backend: a fast (FFT, FMM) operator is rebuilt densely from its positions and
+    polarizabilities first (the factors then belong to the same system).
+    """
+    if not isinstance(op, CouplingOperator):
+        op = CouplingOperator(op.positions, op.k, op.chi_e, op.chi_m)
     A = op.dense() if op.has_magnetic else op.dense_electric()
     anorm = np.linalg.norm(A, 1)
     lu = sla.lu_factor(A, overwrite_a=True, check_finite=False)  # A is ours: factor in place
@@ -893,3 +1009,33 @@ def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, resta
         "stop": stop,
         "condition_lower_bound": cond_lb,
     }
+
+
+class _ElectricSystem:
+    """``(1 - g chi_e) e`` on the 3N electric unknowns: the whole system when no particle is magnetic."""
+
+    def __init__(self, op):
+        self.op = op
+
+    def matvec(self, e: np.ndarray) -> np.ndarray:
+        N = self.op.N
+        ve = np.einsum("nij,nj->ni", self.op.chi_e, e.reshape(N, 3))
+        return e - self.op.apply_g(ve[:, :, None])[:, :, 0].ravel()
+
+
+def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int):
+    """GMRES(30) on a fast (FFT, FMM) operator; on the 3N electric system when no particle is magnetic.
+
+    Electric only, ``E`` solves ``(1 - g chi_e) E = E_inc`` (residual and stopping rule as :func:`_gmres`, on
+    that system) and ``Z H = Z H_inc + gx chi_e E`` follows explicitly: half the unknowns, half the FFTs per
+    product. The caller computes the true residual of the full 6N system afterwards.
+    """
+    if op.has_magnetic:
+        return _gmres(op, b, rtol, maxiter, restart=_GMRES_RESTART_FAST)
+    N = op.N
+    n3 = 3 * N
+    e, it = _gmres(_ElectricSystem(op), b[:n3], rtol, maxiter, restart=_GMRES_RESTART_FAST)
+    ve = np.einsum("nij,nj->ni", op.chi_e, e.reshape(N, 3))
+    h = b[n3:] + op.apply_gx(ve[:, :, None])[:, :, 0].ravel()
+    it["system"] = "electric (3N); Z H explicit"
+    return np.concatenate([e, h]), it
