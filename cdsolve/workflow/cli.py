@@ -1,4 +1,6 @@
-"""Command line: ``cdsolve run [CONFIG] -o OUTDIR``, ``cdsolve sweep CONFIG --vary ...``, ``cdsolve validate``.
+"""Command line: ``cdsolve run [CONFIG] -o OUTDIR``, ``cdsolve sweep CONFIG --vary ...``, ``cdsolve validate``,
+``cdsolve simulate CONFIG -o OUTDIR``, ``cdsolve identify DATA --masses M -o OUTDIR``, ``cdsolve compare TABLE
+--config CONFIG -o OUTDIR``.
 
 ``cdsolve run`` is :func:`cdsolve.workflow.main_job.run` (the files it writes are listed there); the
 output directory appears whole or not at all (:mod:`cdsolve.workflow.output_dir`), and a non-empty one
@@ -9,6 +11,9 @@ grid (:mod:`cdsolve.workflow.sweep`) with a progress bar on local processes (or 
 ``--dask local``) and writes the labelled arrays (NetCDF or NPZ) and a plot next to them, each file
 atomically (temporary name, ``os.replace``).
 ``cdsolve validate`` runs ``validation/*.py`` and writes ``validation/output/validation_report.md``.
+``simulate`` (:mod:`cdsolve.workflow.simulate_job`: nonlinear dynamics with the full forces by default,
+``--linear`` for the linear model), ``identify`` (:mod:`cdsolve.workflow.identify_job`) and ``compare``
+(:mod:`cdsolve.workflow.reference_tables`) write whole output directories like ``run``.
 
 Error contract (every subcommand): a failure prints exactly one line on stderr,
 ``cdsolve: error: <file>: <key>: <what>`` (or ``cdsolve: error: <what>`` when no file or key applies), and
@@ -92,6 +97,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _nonnegative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value
+
+
 def _parser() -> _Parser:
     from .._version import __version__
 
@@ -141,6 +156,52 @@ def _parser() -> _Parser:
     p_sw.add_argument("--chunk-size", type=_positive_int, default=None, help="configurations per task, >= 1")
     p_sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     p_sw.add_argument("--no-plots", action="store_true", help="skip the PNG plot")
+    p_sim = sub.add_parser(
+        "simulate", parents=[common], help="trajectories of a config's particles (nonlinear or --linear) and PSDs",
+        description="Simulate the particles of a TOML config from their equilibrium: by default the nonlinear "
+                    "Langevin dynamics with the full coupled-dipole forces at every step (BAOAB, gas bath); with "
+                    "--linear the exact discretization of the linear model at the equilibrium. Writes "
+                    "trajectory.npz (time, positions, velocities, units), equilibrium.npz, linear_model.npz, "
+                    "psd.png and summary.json to OUTDIR (cdsolve.workflow.simulate_job).",
+        epilog=f"Config file keys: {_CONFIG_DOC} ([linearize] dofs and damping are used).")
+    p_sim.add_argument("config", help="TOML config file")
+    p_sim.add_argument("-o", "--outdir", required=True, help="output directory (new or empty unless --overwrite)")
+    p_sim.add_argument("--steps", type=_positive_int, default=1000, help="time steps, >= 1 (default 1000)")
+    p_sim.add_argument("--dt", type=_positive_float, default=None,
+                       help="time step [s] (default: 1/40 of the shortest trap period)")
+    p_sim.add_argument("--temperature", type=_nonnegative_float, default=300.0, help="gas temperature [K] (default 300)")
+    p_sim.add_argument("--damping", type=_nonnegative_float, default=None,
+                       help="gas damping rate [1/s] (default: [linearize] damping of the config)")
+    p_sim.add_argument("--linear", action="store_true", help="linear model at the equilibrium (exact, fast)")
+    p_sim.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    p_sim.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory whole")
+    p_sim.add_argument("--no-plots", action="store_true", help="skip the PSD plot")
+    p_id = sub.add_parser(
+        "identify", parents=[common], help="identify a linear model (K, g_r, g_a, modes) from position traces",
+        description="Identify the stiffness matrix, pair rates and mode frequencies (with sigma) from position "
+                    "traces (NPZ, or CSV with units in the header) and, with --compare, set them beside the "
+                    "prediction of a config with pulls. Writes report.md, report.json and psd.png to OUTDIR "
+                    "(cdsolve.workflow.identify_job).")
+    p_id.add_argument("data", help="traces: .npz (positions (T, n) [m], time) or .csv ('time [s], z_0 [nm], ...')")
+    p_id.add_argument("--dt", type=_positive_float, default=None, help="time step [s] (default: from the time stamps)")
+    p_id.add_argument("--masses", required=True, help="one mass or one per dof, e.g. '8.7e-18' or '8.7 fg, 9 fg'")
+    p_id.add_argument("--compare", default=None, metavar="CONFIG", help="TOML config whose prediction to compare with")
+    p_id.add_argument("--method", choices=("time", "frequency"), default="time", help="identification method")
+    p_id.add_argument("--temperature", type=_nonnegative_float, default=None,
+                      help="gas temperature [K] of the predicted PSD (default 300)")
+    p_id.add_argument("-o", "--outdir", required=True, help="output directory (new or empty unless --overwrite)")
+    p_id.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory whole")
+    p_id.add_argument("--no-plots", action="store_true", help="skip the PSD plot")
+    p_cmp = sub.add_parser(
+        "compare", parents=[common], help="compare a reference force table (CSV/JSON) with cdsolve",
+        description="Recompute every row of a reference force table (schema: cdsolve.workflow.reference_tables) "
+                    "with the scene of CONFIG and write comparison.md, comparison.json and comparison.png (per-row "
+                    "errors beside the dipole-validity estimate) to OUTDIR.")
+    p_cmp.add_argument("table", help="reference table (.csv or .json; columns 'x0 [nm]', ..., 'Fx0 [N]', ...)")
+    p_cmp.add_argument("--config", required=True, help="TOML config with the particles, beams and medium")
+    p_cmp.add_argument("-o", "--outdir", required=True, help="output directory (new or empty unless --overwrite)")
+    p_cmp.add_argument("--overwrite", action="store_true", help="replace a non-empty output directory whole")
+    p_cmp.add_argument("--no-plots", action="store_true", help="skip the plot")
     p_val = sub.add_parser("validate", parents=[common],
                            help="run the validation scripts and write a PASS/FAIL report")
     p_val.add_argument("--dir", default="validation", help="validation directory (default: ./validation)")
@@ -247,6 +308,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "sweep":
             return _sweep(args)
+        if args.command in ("simulate", "identify", "compare"):
+            return _data_command(args)
         return _validate(args)
     except KeyboardInterrupt:
         if debug:
@@ -370,6 +433,44 @@ def _sweep(args) -> int:
     prov = json.loads(ds.attrs["provenance"])
     print(f"{prov['configurations']} configurations in {prov['timings_s']['total']:.2f} s "
           f"({prov['executor']}); wrote {', '.join(written)} to {out.parent}/")
+    return 0
+
+
+def _data_command(args) -> int:
+    """``cdsolve simulate`` / ``identify`` / ``compare`` (their modules write the output directories)."""
+    from .output_dir import check_output_directory
+
+    check_output_directory(args.outdir, overwrite=args.overwrite)  # before the work, not after it
+    if args.command == "simulate":
+        from .simulate_job import simulate
+
+        simulate(args.config, args.outdir, steps=args.steps, dt=args.dt, temperature=args.temperature,
+                 damping=args.damping, linear=args.linear, seed=args.seed, overwrite=args.overwrite,
+                 plots=not args.no_plots)
+        return 0
+    if args.command == "identify":
+        from .identify_job import identify_report
+
+        identify_report(args.data, args.outdir, masses=args.masses, dt=args.dt, compare=args.compare,
+                        method=args.method, temperature=args.temperature, overwrite=args.overwrite,
+                        plots=not args.no_plots)
+        return 0
+    import json as _json
+
+    from .output_dir import staged_directory
+    from .reference_tables import compare_table, read_table
+
+    table = read_table(args.table)
+    result = compare_table(table, args.config)
+    with staged_directory(args.outdir, overwrite=args.overwrite) as tmp:
+        (tmp / "comparison.md").write_text(result.markdown())
+        (tmp / "comparison.json").write_text(_json.dumps(result.summary(), indent=1))
+        if not args.no_plots:
+            result.plot(tmp / "comparison.png")
+    s = result.summary()
+    print(f"{s['rows']} rows: largest total-force error {s['max_total_err']:.3e} (row {s['worst_row']}), "
+          f"largest dipole-validity estimate {s['max_validity_estimate']:.3e}; wrote comparison.md, comparison.json"
+          f"{'' if args.no_plots else ', comparison.png'} to {args.outdir}/")
     return 0
 
 
