@@ -169,7 +169,7 @@ class IncoherentSolution:
         return out
 
 
-def solve_incoherent(scene: Scene, *, check_validity: bool = True, **solve_options) -> IncoherentSolution:
+def solve_incoherent(scene: Scene, *, check_validity: bool = True, x0=None, **solve_options) -> IncoherentSolution:
     """Solve every coherent group of ``scene`` separately.
 
     Parameters
@@ -202,5 +202,12 @@ def solve_incoherent(scene: Scene, *, check_validity: bool = True, **solve_optio
     """
     if check_validity:
         check_dipole_validity(scene, stacklevel=2)
-    sols = tuple(solve_coherent(s, **solve_options) for s in group_scenes(scene))
+    scenes = group_scenes(scene)
+    if x0 is None:
+        starts = (None,) * len(scenes)
+    else:  # warm start: the previous solution's group solutions, group by group
+        starts = getattr(x0, "coherent_parts", None)
+        if starts is None or len(starts) != len(scenes):
+            raise ValueError(f"x0: expected a previous solution with {len(scenes)} coherent group(s), got {x0!r:.80}")
+    sols = tuple(solve_coherent(s, x0=s0, **solve_options) for s, s0 in zip(scenes, starts))
     return IncoherentSolution(scene=scene, solutions=sols)

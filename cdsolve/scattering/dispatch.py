@@ -37,6 +37,7 @@ def solve(
     maxiter: int = 500,
     check_validity: bool = True,
     force: bool = False,
+    x0=None,
 ) -> Solution | IncoherentSolution:
     """Solve the coupled electric + magnetic dipole equations of ``scene``.
 
@@ -67,6 +68,11 @@ def solve(
         Solve even when the estimated memory (:func:`cdsolve.scattering.solver.estimate_resources`, all
         incoherent groups together) exceeds the available memory; otherwise
         :class:`cdsolve.scattering.solver.ResourceError` is raised before anything large is allocated.
+    x0 : Solution, optional
+        Warm start for the iterative backends: a previous solution of a scene with the same particles
+        (a nearby configuration in a sweep, the previous step of a trajectory). It changes the number of
+        GMRES products (``info["matvecs"]``), not the answer (the stopping rule is on the true residual);
+        the direct solve ignores it. With incoherent groups, a previous :class:`IncoherentSolution`.
 
     Returns
     -------
@@ -93,5 +99,7 @@ def solve(
     if check_validity:
         check_dipole_validity(scene, stacklevel=2)  # the warning points at the caller's solve() line
     if isinstance(scene.illumination, IncoherentBeams):
-        return solve_incoherent(scene, check_validity=False, **options)
-    return solve_coherent(scene, **options)
+        return solve_incoherent(scene, check_validity=False, x0=x0, **options)
+    if isinstance(x0, IncoherentSolution):
+        raise TypeError("x0: an IncoherentSolution cannot warm-start a coherent solve")
+    return solve_coherent(scene, x0=x0, **options)

@@ -655,6 +655,7 @@ def solve_coherent(
     rtol: float = 1e-10,
     maxiter: int = 500,
     force: bool = False,
+    x0=None,
 ) -> Solution:
     """Solve the coupled electric + magnetic dipole equations of ``scene`` with coherent illumination.
 
@@ -725,10 +726,13 @@ def solve_coherent(
         method = backend["name"]
         used = method
         if method in ("iterative", "fft", "fmm"):
+            u0 = _initial_guess(x0, scene)
+            if u0 is not None:
+                info["warm_start"] = True
             if method == "iterative":
-                u, it_info = _gmres(op, b, float(rtol), int(maxiter))
+                u, it_info = _gmres(op, b, float(rtol), int(maxiter), x0=u0)
             else:
-                u, it_info = _gmres_fast(op, b, float(rtol), int(maxiter))
+                u, it_info = _gmres_fast(op, b, float(rtol), int(maxiter), x0=u0)
             info.update(it_info)
             if not it_info["converged"]:
                 direct = estimate_resources(N, "direct", electric_only=not op.has_magnetic)
@@ -785,6 +789,23 @@ def solve_coherent(
         se, sh = op.polarize(sources)
         sources = (se * eps / k**3, sh / (Z * k**3))
     return Solution(scene, E, H, p, m, ae, am, used, info, _operator=op, _lu=lu, _sources=sources)
+
+
+def _initial_guess(x0, scene: Scene):
+    """Field-major ``u = (E, Z H)`` (6N,) from a previous :class:`Solution` of an N-particle scene, or None.
+
+    Used by the iterative backends only (a direct solve needs no guess); the guess changes the number of
+    GMRES products, not the answer (the stopping rule is on the true residual).
+    """
+    if x0 is None:
+        return None
+    if not isinstance(x0, Solution):
+        raise TypeError(f"x0 must be a previous cdsolve Solution (warm start), got {type(x0).__name__}")
+    N = scene.n_particles
+    if x0.E_local.shape != (N, 3):
+        raise ValueError(f"x0: a solution of {x0.E_local.shape[0]} particles cannot start a solve of {N}")
+    Z = Z0 / scene.n_medium
+    return np.concatenate([x0.E_local.ravel(), (Z * x0.H_local).ravel()]).astype(complex)
 
 
 def _report_accuracy(info: dict, rtol: float, stacklevel: int) -> None:
@@ -909,8 +930,12 @@ def _rcond(lu, anorm: float) -> float:
     return float(rcond)
 
 
-def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, restart: int = _GMRES_RESTART):
-    """Restarted GMRES on ``(1 - W chi) u = b`` from ``u = 0`` (own implementation: works with every SciPy).
+def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, restart: int = _GMRES_RESTART,
+           x0: np.ndarray | None = None):
+    """Restarted GMRES on ``(1 - W chi) u = b`` from ``u = x0`` (default 0; own implementation: works with every SciPy).
+
+    A warm start ``x0`` (e.g. the solution of a nearby configuration) costs one counted product for its
+    residual and ends at once when that residual is already below ``rtol ||b||``.
 
     Arnoldi with classical Gram-Schmidt and one reorthogonalization, Givens rotations for the residual
     estimate. A cycle ends when the estimate reaches ``rtol ||b||``, after ``restart`` steps or when the
@@ -934,7 +959,17 @@ def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, resta
     beta = b_norm
     matvecs, cycles, cond_lb = 0, 0, 1.0
     stop = "product cap (maxiter)"
-    while True:
+    if x0 is not None:
+        u = np.array(x0, dtype=complex).reshape(n)
+        r = b - op.matvec(u)
+        matvecs += 1
+        beta = float(np.linalg.norm(r))
+        initial = beta / b_norm
+        if beta <= target:
+            stop = "converged"
+    else:
+        initial = 1.0
+    while beta > target:
         budget = maxiter - matvecs - 1  # keep one product for the true residual
         if budget < 1:
             break
@@ -1008,6 +1043,7 @@ def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, resta
         "cycles": cycles,
         "stop": stop,
         "condition_lower_bound": cond_lb,
+        "initial_residual": float(initial),
     }
 
 
@@ -1023,7 +1059,7 @@ class _ElectricSystem:
         return e - self.op.apply_g(ve[:, :, None])[:, :, 0].ravel()
 
 
-def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int):
+def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int, x0: np.ndarray | None = None):
     """GMRES(30) on a fast (FFT, FMM) operator; on the 3N electric system when no particle is magnetic.
 
     Electric only, ``E`` solves ``(1 - g chi_e) E = E_inc`` (residual and stopping rule as :func:`_gmres`, on
@@ -1031,10 +1067,11 @@ def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int):
     product. The caller computes the true residual of the full 6N system afterwards.
     """
     if op.has_magnetic:
-        return _gmres(op, b, rtol, maxiter, restart=_GMRES_RESTART_FAST)
+        return _gmres(op, b, rtol, maxiter, restart=_GMRES_RESTART_FAST, x0=x0)
     N = op.N
     n3 = 3 * N
-    e, it = _gmres(_ElectricSystem(op), b[:n3], rtol, maxiter, restart=_GMRES_RESTART_FAST)
+    e, it = _gmres(_ElectricSystem(op), b[:n3], rtol, maxiter, restart=_GMRES_RESTART_FAST,
+                   x0=None if x0 is None else x0[:n3])
     ve = np.einsum("nij,nj->ni", op.chi_e, e.reshape(N, 3))
     h = b[n3:] + op.apply_gx(ve[:, :, None])[:, :, 0].ravel()
     it["system"] = "electric (3N); Z H explicit"
