@@ -10,6 +10,7 @@ from the ones below it (``ARCHITECTURE.md``):
 2. :mod:`cdsolve.scattering` -- ``Scene``, the coupled-dipole solve, observables;
 3. :mod:`cdsolve.dynamics` -- Jacobians, ``LinearModel``, modes, non-reciprocity, recoil noise;
 4. :mod:`cdsolve.theory` -- closed forms of the literature (two tweezers, chains, cooling, potentials);
+   :mod:`cdsolve.experiment` -- meeting measured data (system identification from position traces);
 5. :mod:`cdsolve.workflow` -- geometry builders, configs, files, plots, sweeps, command line.
 
 Conventions (SI, ``exp(-i omega t)``, ``p = alpha_e E``, ``m = alpha_m H``) are in
@@ -37,14 +38,19 @@ from .scattering.dispatch import solve
 from .scattering.scene import Scene
 from .scattering.solver import ResourceError, SeriesDivergenceWarning, Solution, SolveAccuracyWarning, interaction_matrix
 from .scattering.validity import DipoleValidityWarning, check_dipole_validity, dipole_validity
-from .dynamics import (batch_scenes, jacobian, langevin, linear_model, modes, nonreciprocity, parameter_paths,
-                       recoil_noise)
+from .dynamics import (batch_scenes, jacobian, langevin, linear_model, modes, nonlinear, nonreciprocity,
+                       parameter_paths, recoil_noise, spectra, trajectories)
+from .dynamics.nonlinear import simulate_nonlinear
+from .dynamics.spectra import displacement_psd, susceptibility
+from .dynamics.trajectories import simulate_linear
 from .dynamics.jacobian import force_jacobian
 from .dynamics.langevin import LangevinModel, langevin_model
 from .dynamics.linear_model import LinearModel, equilibrium, linearize
 from .dynamics.nonreciprocity import nonreciprocity_factors
 from .dynamics.recoil_noise import recoil_diffusion
 from .theory import binding_potentials, chains, sympathetic_cooling, two_tweezer
+from .experiment import identification
+from .experiment.identification import IdentifiedModel, identify
 from .workflow import config, geometry
 from .workflow.config import load_scene
 
@@ -90,4 +96,10 @@ __all__ = [
     "recoil_diffusion",
     "LangevinModel",
     "langevin_model",
+    "susceptibility",
+    "displacement_psd",
+    "simulate_linear",
+    "simulate_nonlinear",
+    "identify",
+    "IdentifiedModel",
 ]

@@ -437,7 +437,24 @@ def _sweep(args) -> int:
 
 
 def _data_command(args) -> int:
-    """``cdsolve simulate`` / ``identify`` / ``compare`` (their modules write the output directories)."""
+    """``cdsolve simulate`` / ``identify`` / ``compare``: dipole-validity warnings become one note line each."""
+    from ..scattering.validity import DipoleValidityWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.simplefilter("always", DipoleValidityWarning)
+        status = _run_data_command(args)
+    seen = set()
+    for w in caught:  # one line each, no Python warning format (file, line, source) on a command line
+        line = f"{'note' if issubclass(w.category, DipoleValidityWarning) else 'warning'}: {w.message}"
+        if line not in seen:
+            seen.add(line)
+            print(line, file=sys.stdout if line.startswith("note") else sys.stderr)
+    return status
+
+
+def _run_data_command(args) -> int:
+    """The work of :func:`_data_command` (their modules write the output directories)."""
     from .output_dir import check_output_directory
 
     check_output_directory(args.outdir, overwrite=args.overwrite)  # before the work, not after it
