@@ -28,3 +28,19 @@ def test_readme_python_snippet_runs_and_warns_once_per_user_line(tmp_path, monke
     lines = [w.lineno for w in validity]
     assert len(lines) == len(set(lines)), f"repeated warnings on snippet lines {lines}"
     assert (tmp_path / "pair.npz").is_file()
+
+
+def test_readme_large_arrays_and_data_snippet_runs(monkeypatch):
+    # oracle: the README's second python block as written (the FFT lattice, warm start, spectra,
+    # trajectories, identification); the identified pair rate g_r is the model's to 5 % (1e6 samples)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 2
+    monkeypatch.chdir(README.parent)  # it loads geometries/science2022_pair.toml
+    ns = {"__name__": "readme_snippet_2"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(blocks[1], "README.md-snippet-2", "exec"), ns)
+    assert ns["sol"].info["backend"]["name"] == "fft"
+    g_r, _ = ns["fit"].pair_rates("z_0", "z_1")
+    g_r_model, _ = ns["lin"].pair_rates(0, 1, "z")
+    assert abs(g_r / g_r_model - 1) < 0.05
