@@ -72,8 +72,26 @@ def _scatter_add(idx: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
     return out.reshape((n,) + vals.shape[1:])
 
 
+#: oldest fmm3dpy whose Helmholtz FMM this module is tested with (1.0.0 gives wrong products here; 2.1 needs
+#: numpy >= 1.26.4, so the ``fmm`` extra raises cdsolve's numpy floor)
+MIN_FMM3DPY = (2, 1)
+
+
+def _fmm3dpy_version() -> tuple[int, ...] | None:
+    import importlib.metadata
+
+    try:
+        text = importlib.metadata.version("fmm3dpy")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return tuple(int(x) for x in text.split(".")[:2] if x.isdigit())
+
+
 def fmm_available() -> bool:
-    """True when ``fmm3dpy`` (the ``fmm`` extra) can be imported."""
+    """True when ``fmm3dpy`` (the ``fmm`` extra) at least :data:`MIN_FMM3DPY` can be imported."""
+    version = _fmm3dpy_version()
+    if version is None or version < MIN_FMM3DPY:
+        return False
     try:
         import fmm3dpy  # noqa: F401
     except ImportError:
@@ -82,6 +100,10 @@ def fmm_available() -> bool:
 
 
 def _hfmm():
+    version = _fmm3dpy_version()
+    if version is not None and version < MIN_FMM3DPY:
+        raise ImportError(f"the FMM backend needs fmm3dpy >= {'.'.join(map(str, MIN_FMM3DPY))} (found "
+                          f"{'.'.join(map(str, version))}, whose results are wrong here): pip install 'cdsolve[fmm]'")
     try:
         import fmm3dpy
     except ImportError as exc:  # pragma: no cover - depends on the installation
