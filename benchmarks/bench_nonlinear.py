@@ -1,7 +1,7 @@
 """Throughput of cdsolve.dynamics.nonlinear.simulate_nonlinear: 100 particles with the full forces.
 
 10 x 10 square lattice of tweezers (pitch 2 um, waist 0.8 um, 1064 nm, 100 mW) holding silica spheres of
-radius 50 nm; underdamped BAOAB at 300 K; one fresh solve per step (the solver takes no initial guess).
+radius 50 nm; underdamped BAOAB at 300 K; one solve per step, warm-started from the previous step (x0).
 Goal (issue 17): >= 50 steps/s. OpenBLAS threads fight over a shared or busy machine: run with
 OPENBLAS_NUM_THREADS=1 (this script sets it before numpy is imported unless it is already set).
 
