@@ -45,8 +45,31 @@ def _dof_masses(scene: Scene, sel: np.ndarray, required: bool = True):
     return m[sel // 3]
 
 
+class StiffnessViews:
+    """Derived views of a stiffness ``K = -dF/dx`` [N/m] (attribute ``stiffness``, (n, n)) with ``masses`` [kg].
+
+    Shared by :class:`LinearModel` (predicted) and :class:`cdsolve.experiment.identification.IdentifiedModel`
+    (measured), so both split and scale K the same way.
+    """
+
+    @property
+    def dynamical_matrix(self) -> np.ndarray:
+        """``D = M^-1 K`` [1/s^2] for ``x'' = -D x``."""
+        return self.stiffness / self.masses[:, None]
+
+    @property
+    def reciprocal(self) -> np.ndarray:
+        """Reciprocal (symmetric) part ``(K + K^T)/2`` [N/m]."""
+        return 0.5 * (self.stiffness + self.stiffness.T)
+
+    @property
+    def antireciprocal(self) -> np.ndarray:
+        """Antireciprocal (antisymmetric) part ``(K - K^T)/2`` [N/m]; zero for conservative forces."""
+        return 0.5 * (self.stiffness - self.stiffness.T)
+
+
 @dataclass(frozen=True, eq=False)
-class LinearModel:
+class LinearModel(StiffnessViews):
     """Linearized dynamics ``m x'' = -K x - m gamma x'`` of the chosen degrees of freedom.
 
     Attributes
@@ -74,21 +97,6 @@ class LinearModel:
     @property
     def n(self) -> int:
         return len(self.dofs)
-
-    @property
-    def dynamical_matrix(self) -> np.ndarray:
-        """``D = M^-1 K`` [1/s^2] for ``x'' = -D x``."""
-        return self.stiffness / self.masses[:, None]
-
-    @property
-    def reciprocal(self) -> np.ndarray:
-        """Reciprocal (symmetric) part ``(K + K^T)/2`` [N/m]."""
-        return 0.5 * (self.stiffness + self.stiffness.T)
-
-    @property
-    def antireciprocal(self) -> np.ndarray:
-        """Antireciprocal (antisymmetric) part ``(K - K^T)/2`` [N/m]; zero for conservative forces."""
-        return 0.5 * (self.stiffness - self.stiffness.T)
 
     @property
     def drift_matrix(self) -> np.ndarray:

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import scipy.linalg as sla
 
+from ..dynamics.linear_model import StiffnessViews
 from ..dynamics.modes import mechanical_frequencies
 from ..optics.conventions import KB
 
@@ -57,7 +58,7 @@ _MIN_SAMPLES = 1000
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, eq=False)
-class IdentifiedModel:
+class IdentifiedModel(StiffnessViews):
     """Linear model identified from data, with standard errors.
 
     Attributes
@@ -106,21 +107,6 @@ class IdentifiedModel:
     @property
     def damping_stderr(self) -> np.ndarray:
         return np.diag(self.damping_matrix_stderr).copy()
-
-    @property
-    def reciprocal(self) -> np.ndarray:
-        """``(K + K^T)/2`` [N/m]."""
-        return 0.5 * (self.stiffness + self.stiffness.T)
-
-    @property
-    def antireciprocal(self) -> np.ndarray:
-        """``(K - K^T)/2`` [N/m]."""
-        return 0.5 * (self.stiffness - self.stiffness.T)
-
-    @property
-    def dynamical_matrix(self) -> np.ndarray:
-        """``M^-1 K`` [1/s^2]."""
-        return self.stiffness / self.masses[:, None]
 
     @property
     def trap_frequencies(self) -> np.ndarray:
