@@ -112,3 +112,18 @@ def test_absorbed_powers_close_the_energy_balance_of_a_cluster():
     assert abs(P[0]) < 1e-12 * P[1] and abs(P[2]) < 1e-12 * P[1]  # lossless silica absorbs nothing
     # oracle: extinction minus the independently computed radiated power (energy conservation)
     assert_allclose(P.sum(), cs["P_ext"] - cs["P_sca"], rtol=1e-9)
+
+
+def test_shallow_low_na_trap_far_downstream_is_reached():
+    # a 0.3-NA focused trap in water holds the sphere ~5.3 um downstream of the focus: the step cap
+    # (a tenth of a wavelength at first) must grow, or the search runs out of steps (oracle: zero force there)
+    from cdsolve.optics.focusing import FocusedBeam
+
+    beam = FocusedBeam(1064e-9, na=0.30, power=0.1, filling_factor=1.0)
+    scene = cd.Scene(positions=[beam.focus], particles=cd.Sphere(radius=50e-9, index=1.45),
+                     illumination=beam, medium=cd.Medium(index=1.33))
+    eq = equilibrium(scene)
+    assert eq.converged and eq.iterations < 20, eq.message()
+    assert 4e-6 < eq.displacements[0, 2] < 7e-6
+    F0 = np.abs(cd.solve(scene, check_validity=False).forces()).max()
+    assert eq.residual_force < 1e-9 * F0

@@ -14,8 +14,9 @@ Newton as the force vanishes:
 starting from ``sigma_0 = 0`` (Newton) when every dof starts inside a trap (all ``K_ii > 0``) and from
 ``sigma_0 = max |K_ii|`` (about half the overdamped relaxation) otherwise; a Newton step (``sigma = 0``)
 that lands where some ``K_ii <= 0`` (out of a trap, towards a saddle) is refused, with every
-coordinate's step capped at ``max_step`` (default a tenth of the wavelength in the medium: the trap
-basin is about a quarter wavelength deep along the axis); a step that increases ``|F|`` is retried with
+coordinate's step capped (at first) at ``max_step`` (default a tenth of the wavelength in the medium: the trap
+basin is about a quarter wavelength deep along the axis), doubled after every accepted capped step (a
+low-NA trap can sit microns downstream of its focus); a step that increases ``|F|`` is retried with
 ``sigma`` four times larger. Converged when the largest force on the moving dofs is below ``ftol`` times
 the force scale ``max|K| x 1 nm`` (relative to the trap forces), or the step is below ``xtol``. A dof
 without a trap (no restoring stiffness, e.g. along a plane wave) makes the search end with
@@ -161,6 +162,7 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
     sigma = 0.0 if np.all(-np.diag(J) > 0) else float(np.abs(np.diag(J)).max())
     converged = False
     it = 0
+    cap = max_step  # grows (x2) after each accepted capped step: low-NA traps sit microns downstream
     while it < maxiter:
         scale = np.abs(J).max() * 1e-9
         if np.abs(F).max() <= ftol * scale:
@@ -177,8 +179,9 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
                     break
                 continue
             longest = np.abs(step).max()
-            if longest > max_step:
-                step *= max_step / longest
+            capped = longest > cap
+            if capped:
+                step *= cap / longest
             pos = current.positions.ravel().copy()
             pos[sel] += step
             if np.abs(step).max() < xtol:  # at round-off (Newton regime) or stuck (sigma grew without end)
@@ -203,6 +206,8 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
         if not accepted:
             break
         sigma *= np.linalg.norm(t_F) / np.linalg.norm(F)  # SER: towards Newton as the force vanishes
+        if capped:  # a capped step that reduced the force: the basin is longer than the cap (shallow traps)
+            cap *= 2.0
         current, sol, F, J = trial, t_sol, t_F, t_J
         if np.abs(step).max() < xtol:
             converged = True
