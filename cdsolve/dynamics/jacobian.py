@@ -219,7 +219,6 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     electric_only = not op.has_magnetic
 
     v = np.concatenate([sol.p * k**3 / eps, sol.m * k**3 * Z], axis=1)  # (N, 6) = chi u; its conjugate enters F
-    ve, vh = v[:, :3], v[:, 3:]
     src_orders = scattering_sources(sol)
     v_src = src_orders[-1] if src_orders else np.zeros_like(v)
 

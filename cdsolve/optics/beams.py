@@ -36,11 +36,12 @@ import abc
 import dataclasses
 import functools
 import numbers
+from typing import Any
 from typing import Sequence
 
 import numpy as np
 
-from .conventions import C0, EPS0, MU0, amplitude_from_intensity, wavenumber
+from .conventions import C0, MU0, amplitude_from_intensity, wavenumber
 from .green import LEVI_CIVITA
 from ._checks import real_number
 

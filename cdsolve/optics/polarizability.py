@@ -38,7 +38,7 @@ Sphere sizes beyond the limits of :func:`cdsolve.optics.mie.check_mie_size` are 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np

@@ -30,7 +30,6 @@ the Jacobian and noise code above this layer handle both without knowing which t
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 

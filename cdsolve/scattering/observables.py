@@ -184,7 +184,6 @@ def cross_sections(sol) -> dict:
 
     scene = sol.scene
     k, n = scene.k, scene.n_medium
-    eps = EPS0 * n**2
     omega = k * C0 / n
     Ei, Hi = scene.incident_fields()
     p, m = sol.p, sol.m

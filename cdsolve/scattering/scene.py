@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..optics.beams import Beam, as_illumination
+from ..optics.beams import as_illumination
 from ..optics.casimir import CasimirPolder
 from ..optics.conventions import wavenumber
 from ..optics.focusing import FocusedBeam

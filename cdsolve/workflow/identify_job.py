@@ -35,11 +35,10 @@ import numpy as np
 
 from .config import ConfigError
 from .output_dir import staged_directory
-from .units import UnitError, to_si
+from .units import UnitError, column_header, to_si, unit_scale
 
 __all__ = ["read_traces", "parse_masses", "identify_report"]
 
-_HEAD = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
 _LABEL = re.compile(r"^(?P<axis>[xyz])_(?P<i>\d+)$")
 
 
@@ -81,7 +80,7 @@ def read_traces(path) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
             raise ConfigError(f"{path}: positions must be a (T, n) array, got shape {X.shape}")
         labels = list(labels) if labels is not None else [f"q_{i}" for i in range(X.shape[1])]
     elif suffix == ".csv":
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
         if len(lines) < 2:
             raise ConfigError(f"{path}: expected a header line and data rows")
@@ -89,23 +88,23 @@ def read_traces(path) -> tuple[np.ndarray, np.ndarray | None, list[str]]:
         head = rows[0]
         t_col, cols, labels, scales = None, [], [], []
         for c, h in enumerate(head):
-            m = _HEAD.match(h)
-            if not m:
+            parsed = column_header(h)
+            if parsed is None:
                 raise ConfigError(f"{path}: column {c + 1} header {h!r}: expected 'NAME [UNIT]'")
-            name, unit = m["name"], m["unit"]
+            name, unit = parsed
             if name.startswith("v_"):
                 continue
             if unit is None:
                 raise ConfigError(f"{path}: column {name!r} needs a unit in brackets, e.g. '{name} [nm]'")
             try:
                 if name.lower() in ("time", "t"):
-                    t_col, t_scale = c, to_si("1 " + unit, "time", f"{path}: column {h!r}")
+                    t_col, t_scale = c, unit_scale(unit, "time", f"{path}: column {h!r}")
                 else:
-                    scales.append(to_si("1 " + unit, "length", f"{path}: column {h!r}"))
+                    scales.append(unit_scale(unit, "length", f"{path}: column {h!r}"))
                     cols.append(c)
                     labels.append(name)
             except UnitError as e:
-                raise ConfigError(str(e).replace('"1 ', '"')) from None
+                raise ConfigError(str(e)) from None
         try:
             data = np.array([[float(v) for v in r] for r in rows[1:]])
         except ValueError as e:

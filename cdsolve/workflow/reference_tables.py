@@ -60,13 +60,12 @@ import numpy as np
 from ..scattering.dispatch import solve
 from ..scattering.validity import dipole_validity
 from .config import key_dimension, load_config, scene_from_config
-from .units import UnitError, to_si
+from .units import UnitError, column_header, to_si, unit_scale
 
 __all__ = ["SCHEMA", "Table", "Comparison", "read_table", "compare_table", "write_table"]
 
 SCHEMA = "cdsolve-reference-table/1"
 
-_HEADER = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
 _POS = re.compile(r"^(?P<axis>[xyz])(?P<i>\d+)$")
 _FORCE = re.compile(r"^F(?P<axis>[xyz])(?P<i>\d+)(?P<iso>_iso)?$")
 _ALLOWED = ("x{i}, y{i}, z{i} [length]; Fx{i}, Fy{i}, Fz{i} [force]; Fx{i}_iso ... [force]; label; "
@@ -120,14 +119,14 @@ def _unit_factor(unit: str | None, dimension: str | None, where: str) -> float:
             raise TableError(f"{where}: needs a unit in brackets, e.g. [{'nm' if dimension == 'length' else 'N'}]")
         return 1.0
     try:
-        return to_si("1 " + unit.strip(), dimension, where)
+        return unit_scale(unit, dimension, where)
     except UnitError as e:
-        raise TableError(str(e).replace('"1 ', '"')) from None
+        raise TableError(str(e)) from None
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[str], list[list[str]]]:
     comments, lines = [], []
-    with open(path, newline="", encoding="utf-8") as fh:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
         for line in fh:
             if not lines and line.lstrip().startswith("#"):
                 comments.append(line.strip().lstrip("#").strip())
@@ -182,10 +181,10 @@ def read_table(path: str | Path) -> Table:
     label_col = None
     seen = set()
     for c, text in enumerate(header):
-        m = _HEADER.match(text)
-        if not m:
+        parsed = column_header(text)
+        if parsed is None:
             raise TableError(f"{path}: column {c + 1} header {text!r}: expected 'NAME [UNIT]' ({_ALLOWED})")
-        name, unit = m["name"], m["unit"]
+        name, unit = parsed
         if name in seen:
             raise TableError(f"{path}: column {name!r} appears twice")
         seen.add(name)
@@ -279,7 +278,7 @@ def write_table(path: str | Path, positions, forces, *, forces_isolated=None, pa
     F = np.asarray(forces, float)
     if pos.ndim != 3 or pos.shape[2] != 3 or F.shape != pos.shape:
         raise ValueError(f"positions and forces must both have shape (R, N, 3), got {pos.shape} and {F.shape}")
-    ls, fs = to_si("1 " + length_unit, "length", "length_unit"), to_si("1 " + force_unit, "force", "force_unit")
+    ls, fs = unit_scale(length_unit, "length", "length_unit"), unit_scale(force_unit, "force", "force_unit")
     R, N, _ = pos.shape
     header, cols = [], []
     if labels is not None:
@@ -381,7 +380,7 @@ class Comparison:
         t = self.table
         s = self.summary()
         x, xname = self._abscissa()
-        lines = [f"# Reference table vs cdsolve", "",
+        lines = ["# Reference table vs cdsolve", "",
                  f"Table `{t.source}` ({t.n_rows} rows, {t.n_particles} particles), config `{self.config}`.", ""]
         if t.comments:
             lines += ["Table provenance:", ""] + [f"> {c}" for c in t.comments] + [""]

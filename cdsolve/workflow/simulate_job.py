@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -124,7 +123,6 @@ def _simulate(cfg, scene, opts, lin_opts, config, outdir, steps, dt, temperature
         dt = 2 * np.pi / w_max / 40
     noisy = temperature > 0 and gamma > 0
     rng = np.random.default_rng(seed)
-    eq_scene = scene.with_positions(lin.positions)
     t0 = time.perf_counter()
     if linear:
         traj = simulate_linear(lin, dt, steps + 1, temperature=temperature if noisy else None, seed=rng,

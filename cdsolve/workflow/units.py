@@ -46,6 +46,8 @@ from fractions import Fraction
 from typing import Any
 
 __all__ = [
+    "column_header",
+    "unit_scale",
     "DIMENSIONS",
     "PREFIXES",
     "UNITS",
@@ -456,3 +458,28 @@ def _factor_text(f: Fraction, pi: int) -> str:
     if not pi:
         return f"{float(f):g}"
     return ("pi" if f == 1 else f"pi/{f.denominator}" if f.numerator == 1 else f"{f} pi") + " rad"
+
+
+#: a data-file column header ``NAME [UNIT]`` (unit optional): trace files, reference tables
+_COLUMN = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(?:\[(?P<unit>[^\[\]]*)\])?\s*$")
+
+
+def column_header(text: str) -> tuple[str, str | None] | None:
+    """``("x0", "nm")`` from ``"x0 [nm]"``, ``("label", None)`` from ``"label"``; None if it is neither.
+
+    >>> column_header("time [us]"), column_header(" Fz1 [fN] "), column_header("a [b] [c]")
+    (('time', 'us'), ('Fz1', 'fN'), None)
+    """
+    m = _COLUMN.match(text.lstrip("\ufeff"))  # a UTF-8 byte-order mark before the first header is not a name
+    return None if m is None else (m["name"], m["unit"])
+
+
+def unit_scale(unit: str, dimension: str | None, where: str = "value") -> float:
+    """SI value of one ``unit`` of the given dimension (``unit_scale("nm", "length") == 1e-9``).
+
+    Raises :class:`UnitError` naming ``where`` and the unit as written (not ``"1 unit"``).
+    """
+    try:
+        return to_si("1 " + unit.strip(), dimension, where)
+    except UnitError as e:
+        raise UnitError(str(e).replace('"1 ', '"')) from None
