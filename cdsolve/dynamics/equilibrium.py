@@ -34,6 +34,7 @@ import numpy as np
 from ..scattering.dispatch import solve
 from ..scattering.scene import Scene
 from .jacobian import force_jacobian, select_dofs
+from .modes import is_stable, mechanical_frequencies
 
 __all__ = ["EquilibriumResult", "equilibrium", "dof_labels"]
 
@@ -56,7 +57,7 @@ class EquilibriumResult:
     forces : (N, 3) float [N]           forces at the last iterate (fixed dofs keep theirs)
     iterations : int                    steps taken
     converged : bool
-    stable : bool                       all eigenvalues of the dynamical matrix real and positive
+    stable : bool                       no growing mode of the undamped dynamical matrix (modes.is_stable)
     jacobian : (n, n) float [N/m]       ``dF/dr`` on the chosen dofs at the last iterate
     dofs : (n,) int                     the dofs that moved
     residual_force : float [N]          largest force on the moving dofs at the last iterate
@@ -85,12 +86,6 @@ class EquilibriumResult:
                else "the search did not converge")
         return (f"no equilibrium found near the given positions after {self.iterations} steps: {why} "
                 f"(largest residual force {self.residual_force:.3g} N)")
-
-
-def _dynamical_stability(K: np.ndarray, masses: np.ndarray) -> bool:
-    lam = np.linalg.eigvals(K / masses[:, None])
-    scale = np.abs(lam).max()
-    return bool(np.all(np.abs(lam.imag) <= 1e-9 * scale) and np.all(lam.real > 0))
 
 
 def _masses_or_ones(scene: Scene, sel: np.ndarray) -> np.ndarray:
@@ -222,6 +217,6 @@ def equilibrium(scene: Scene, dofs=None, *, ftol: float = 1e-10, xtol: float = 1
         if N > 1 and len(rows) == N and not -J[np.ix_(rows, rows)].sum() / N > k_floor:
             untrapped.append(f"{axis} (rigid translation of the whole array)")
     untrapped = tuple(untrapped)
-    stable = _dynamical_stability(-J, _masses_or_ones(current, sel))
+    stable = is_stable(mechanical_frequencies(-J / _masses_or_ones(current, sel)[:, None]))
     return EquilibriumResult(current, current.positions - start, sol.forces(), it, converged, stable, J,
                              dofs=sel, residual_force=float(np.abs(F).max()), untrapped=untrapped, solution=sol)

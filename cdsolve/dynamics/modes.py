@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import connected_components
 
 __all__ = [
     "PHASES", "Modes", "MechanicalModes", "Phase", "Scan", "ExceptionalPoint", "PhaseDiagram",
-    "eigenmodes", "drift_matrix", "mechanical_frequencies", "classify", "scan",
+    "eigenmodes", "drift_matrix", "mechanical_frequencies", "is_stable", "classify", "scan",
     "find_exceptional_points", "phase_diagram",
 ]  # fmt: skip
 
@@ -397,6 +397,21 @@ def mechanical_frequencies(D, damping=None) -> MechanicalModes:
         return MechanicalModes(np.sqrt(mu), modes, False)
     modes = eigenmodes(1j * drift_matrix(D, None, damping))
     return MechanicalModes(modes.eigenvalues.copy(), modes, True)
+
+
+def is_stable(modes: MechanicalModes, rtol: float = 1e-9) -> bool:
+    """True when no mode of :func:`mechanical_frequencies` grows (within ``rtol`` of the largest ``|omega|``).
+
+    Undamped, each ``omega`` stands for the pair ``+-omega``: stable iff every ``omega`` is real (a negative
+    or complex eigenvalue of ``D`` gives a growing partner). Damped: stable iff every ``Im omega <= 0``.
+
+    >>> is_stable(mechanical_frequencies([[4.0]])), is_stable(mechanical_frequencies([[-4.0]]))
+    (True, False)
+    """
+    w = np.asarray(modes.frequencies)
+    tol = rtol * (np.abs(w).max() if w.size else 0.0)
+    growth = w.imag if modes.damped else np.abs(w.imag)
+    return bool(np.all(growth <= tol))
 
 
 def classify(D, rtol: float = 1e-9) -> Phase:

@@ -63,6 +63,21 @@ _FD_WEIGHTS = np.array([45.0, -9.0, 1.0]) / 60.0
 _Q4 = 1.0 / (4.0 * np.pi)
 
 
+def _phi_radial_derivatives(k: float, r: np.ndarray):
+    """``D phi, D^2 phi, D^3 phi`` with ``phi = e^{ikr}/(4 pi r)`` and ``D = (1/r) d/dr``, each (P,) complex.
+
+    Then ``d_i phi = x_i D phi`` and ``d_a d_i phi = delta_ai D phi + x_a x_i D^2 phi`` (and so on): the closed
+    forms of the near-field terms that the FMM does not return.
+    """
+    ir = 1.0 / r
+    ph = np.exp(1j * k * r) * _Q4
+    ik = 1j * k
+    d1 = ph * (ik * ir**2 - ir**3)
+    d2 = ph * (-(k**2) * ir**3 - 3 * ik * ir**4 + 3 * ir**5)
+    d3 = ph * (-1j * k**3 * ir**4 + 6 * k**2 * ir**5 + 15 * ik * ir**6 - 15 * ir**7)
+    return d1, d2, d3
+
+
 def _scatter_add(idx: np.ndarray, vals: np.ndarray, n: int) -> np.ndarray:
     """``out[m] = sum of vals[p] over idx[p] == m`` for complex vals (P, ...) -> (n, ...) (bincount, fast)."""
     flat = vals.reshape(len(idx), -1)
@@ -260,14 +275,7 @@ class FMMOperator:
 
     def _u_hessian_near(self, t, j, X, Q):
         """Exact ``d_a d_i U`` of dipole densities Q (R, N, 3) from pairs (t <- j), separations X (P, 3)."""
-        r2 = np.einsum("pa,pa->p", X, X)
-        r = np.sqrt(r2)
-        ir = 1.0 / r
-        ph = np.exp(1j * self.k * r) * _Q4
-        ik = 1j * self.k
-        # phi = e^{ikr}/(4 pi r); D = (1/r) d/dr: D^2 phi, D^3 phi as polynomials in 1/r
-        d2 = ph * (-(self.k**2) * ir**3 - 3 * ik * ir**4 + 3 * ir**5)
-        d3 = ph * (-1j * self.k**3 * ir**4 + 6 * self.k**2 * ir**5 + 15 * ik * ir**6 - 15 * ir**7)
+        _, d2, d3 = _phi_radial_derivatives(self.k, np.sqrt(np.einsum("pa,pa->p", X, X)))
         q = Q[:, j]  # (R, P, 3)
         xq = np.einsum("pa,rpa->rp", X, q)
         H = (d2 * xq)[:, :, None, None] * np.eye(3)
@@ -278,11 +286,7 @@ class FMMOperator:
     def _u_grad_direct(self, Y, src_idx, Q):
         """``d_i U`` at points Y (P, 3) from single sources src_idx (P,) with densities Q (R, N, 3): (R, P, 3)."""
         X = Y - self.positions[src_idx]
-        r = np.sqrt(np.einsum("pa,pa->p", X, X))
-        ir = 1.0 / r
-        ph = np.exp(1j * self.k * r) * _Q4
-        d1 = ph * (1j * self.k * ir**2 - ir**3)
-        d2 = ph * (-(self.k**2) * ir**3 - 3j * self.k * ir**4 + 3 * ir**5)
+        d1, d2, _ = _phi_radial_derivatives(self.k, np.sqrt(np.einsum("pa,pa->p", X, X)))
         q = Q[:, src_idx]
         xq = np.einsum("pa,rpa->rp", X, q)
         return d1[None, :, None] * q + (d2[None] * xq)[:, :, None] * X[None]
