@@ -71,6 +71,8 @@ class Scene:
     illumination: Any
     medium: Medium = field(default_factory=lambda: Medium(index=1.0))
     casimir: Any = None
+    #: polarizabilities at the scene's wavelength, evaluated (and checked) once, at construction
+    _alphas: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         pos = _as_positions(self.positions)
@@ -102,6 +104,7 @@ class Scene:
             raise ValueError(f"Scene.casimir must be None or a cdsolve.optics.casimir.CasimirPolder, got {self.casimir!r}")
         self._check_beams_fit_medium()
         self._check_overlaps()
+        object.__setattr__(self, "_alphas", self._evaluate_polarizabilities())
 
     def _check_beams_fit_medium(self) -> None:
         """Focused beams need ``na < n_medium`` (sin theta_max < 1): checked here, at the boundary."""
@@ -156,17 +159,24 @@ class Scene:
         return wavenumber(self.wavelength, self.n_medium)
 
     def polarizabilities(self) -> tuple[np.ndarray, np.ndarray]:
-        """``alpha_e (N, 3, 3) [F m^2]``, ``alpha_m (N, 3, 3) [m^3]`` at the scene wavelength.
+        """``alpha_e (N, 3, 3) [F m^2]``, ``alpha_m (N, 3, 3) [m^3]`` at the scene wavelength (copies of the
+        values evaluated once when the scene was made)."""
+        ae, am = self._alphas
+        return ae.copy(), am.copy()
 
-        Each distinct particle object is evaluated once.
-        """
+    def _evaluate_polarizabilities(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each distinct particle object evaluated once; a particle the models cannot evaluate at this
+        wavelength (material out of its tabulated range, sizes beyond the Mie limits) is an error naming it."""
         cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         ae = np.empty((self.n_particles, 3, 3), complex)
         am = np.empty((self.n_particles, 3, 3), complex)
         for i, q in enumerate(self.particles):
             key = id(q)
             if key not in cache:
-                cache[key] = q.polarizabilities(self.wavelength, self.n_medium)
+                try:
+                    cache[key] = q.polarizabilities(self.wavelength, self.n_medium)
+                except ValueError as e:
+                    raise ValueError(f"Scene.particles[{i}]: at wavelength = {self.wavelength!r} m: {e}") from None
             ae[i], am[i] = cache[key]
         return ae, am
 

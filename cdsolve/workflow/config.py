@@ -18,6 +18,7 @@ Besides the scene: :func:`linearize_options` (the ``[linearize]`` section) and :
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -467,25 +468,10 @@ def _prefixed(e: ValueError, where: str) -> ValueError:
 
 
 # ----------------------------------------------------------------------------- sections -> objects
-def _particle(raw: dict, where: str, wavelength: float | None = None, n_medium: float = 1.0):
-    particle = _make_particle(raw, where, wavelength)
-    if wavelength is not None:  # a polarizability the solver cannot evaluate is an input error naming the particle
-        try:
-            particle.polarizabilities(wavelength, n_medium)
-        except ValueError as e:
-            raise ValueError(f"{where}: at wavelength = {wavelength!r} m: {e}") from None
-    return particle
-
-
-def _make_particle(raw: dict, where: str, wavelength: float | None):
+def _particle(raw: dict, where: str):
     v, kind = _read(raw, _SECTIONS["particle"], where)
     density, mass = v.get("density"), v.get("mass")
     mat = _MATERIALS[v["material"]]() if "material" in v else None
-    if mat is not None and wavelength is not None:  # its wavelength range: an input error naming the key, now
-        try:
-            mat.index(wavelength)
-        except ValueError as e:
-            raise ValueError(f"{where}.material: {_quote(v['material'])} at wavelength = {wavelength!r} m: {e}") from None
     try:
         if kind == "dipole":
             if density is not None and "radius" not in v:
@@ -622,12 +608,12 @@ def scene_from_config(cfg: dict | str | Path):
             raise _prefixed(e, "medium.index") from None
         positions = _positions(cfg["geometry"], cfg.get("_source"))
         if "particle" in cfg:
-            particles = _particle(cfg["particle"], "particle", wavelength, medium.index)
+            particles = _particle(cfg["particle"], "particle")
         elif "particles" in cfg:
             if len(cfg["particles"]) != len(positions):
                 raise ValueError(f"particles: expected {len(positions)} [[particles]] tables (one per site), "
                                  f"got {len(cfg['particles'])}")
-            particles = [_particle(p, f"particles[{i}]", wavelength, medium.index)
+            particles = [_particle(p, f"particles[{i}]")
                          for i, p in enumerate(cfg["particles"])]
         else:
             raise ValueError("particle: missing section [particle] (or [[particles]], one per site)")
@@ -659,6 +645,10 @@ def scene_from_config(cfg: dict | str | Path):
             msg = str(e)
             if msg.startswith("Scene.illumination: focused beam"):
                 raise ValueError(f"tweezers.na: {msg.split(': ', 1)[1]} (medium.index)") from None
+            part = re.match(r"Scene\.particles\[(\d+)\]: (.*)", msg, flags=re.S)
+            if part:  # the scene evaluates every particle's polarizabilities: name the config table
+                where = "particle" if "particle" in cfg else f"particles[{part[1]}]"
+                raise ValueError(f"{where}: {part[2]}") from None
             if "overlap" in msg:
                 raise ValueError(f"geometry: {msg} (move the sites apart or make the particle radius smaller)") from None
             raise ValueError(f"geometry: {msg.removeprefix('Scene.')}") from None
