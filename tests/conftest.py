@@ -4,6 +4,20 @@ import numpy as np
 import pytest
 
 
+#: a small valid config (two silica spheres in two tweezers): the base that CLI and output tests mutate
+PAIR_CONFIG = """
+wavelength = "1064 nm"
+[particle]
+radius = "50 nm"
+index = 1.45
+[geometry]
+positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
+[tweezers]
+power = "100 mW"
+waist = "0.8 um"
+"""
+
+
 @pytest.fixture
 def rng():
     """Seeded generator: every random test is reproducible."""

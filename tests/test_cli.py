@@ -14,21 +14,12 @@ import pytest
 from numpy.testing import assert_array_equal
 
 import cdsolve as cd
+from conftest import PAIR_CONFIG
 from cdsolve.workflow.config import ConfigError, parse_quantity, scene_from_config
 
 GEOMETRIES = sorted((Path(__file__).parent.parent / "geometries").glob("*.toml"))
 
-GOOD = """
-wavelength = "1064 nm"
-[particle]
-radius = "50 nm"
-index = 1.45
-[geometry]
-positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
-[tweezers]
-power = "100 mW"
-waist = "0.8 um"
-"""
+GOOD = PAIR_CONFIG
 
 
 def test_geometries_exist():

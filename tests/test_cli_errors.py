@@ -13,20 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import PAIR_CONFIG
 
 from cdsolve._version import __version__
 
-GOOD = """
-wavelength = "1064 nm"
-[particle]
-radius = "50 nm"
-index = 1.45
-[geometry]
-positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
-[tweezers]
-power = "100 mW"
-waist = "0.8 um"
-"""
+GOOD = PAIR_CONFIG
 
 # 200 particles in a plane wave: several seconds of solving and linearizing after the first output line
 SLOW = """

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PAIR_CONFIG
 
 from cdsolve.workflow import output_dir as od
 from cdsolve.workflow.output_dir import (
@@ -221,17 +222,7 @@ def test_staged_file_keeps_the_suffix_and_the_old_file_on_failure(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the run, killed
-SMALL = """
-wavelength = "1064 nm"
-[particle]
-radius = "{radius} nm"
-index = 1.45
-[geometry]
-positions = [["-0.5 um", 0, 0], ["0.5 um", 0, 0]]
-[tweezers]
-power = "100 mW"
-waist = "0.8 um"
-"""
+SMALL = PAIR_CONFIG.replace('radius = "50 nm"', 'radius = "{radius} nm"')
 
 # always written by `cdsolve run` (main_job docstring); the full set for SMALL is that of an uninterrupted run
 ALWAYS = {"summary.json", "results.npz", "results.mat", "report.md", "forces.png"}
