@@ -30,7 +30,8 @@ import numpy as np
 from ..optics.conventions import C0, EPS0, Z0
 from ..optics.green import (LEVI_CIVITA, pair_geometry, propagator_gradient_applied, propagator_gradient_rows,
                     propagator_hessian_form, radial_functions)
-from ..scattering.solver import factorize, lu_apply
+from ..scattering.multi_rhs import apply_w_chi, solve_many
+from ..scattering.solver import CouplingOperator, factorize, lu_apply
 
 __all__ = ["force_jacobian", "select_dofs", "force_coefficients", "own_response_rows"]
 
@@ -176,36 +177,61 @@ def displacement_rhs(du_inc: np.ndarray, gamma, sel: np.ndarray) -> np.ndarray:
     return _field_major(blk)
 
 
-def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
+#: methods of :func:`force_jacobian`
+JACOBIAN_METHODS = ("auto", "dense", "operator")
+
+
+def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13, method: str = "auto",
+                   rtol: float = 1e-10) -> np.ndarray:
     """Analytic ``dF/dr`` (the negative stiffness) of a solution.
 
     Parameters
     ----------
     sol : Solution
         From :func:`cdsolve.solve`. For a self-consistent solution the dipole response is
-        ``(1 - W chi)^-1`` (one LU for all right-hand sides, reused from a direct solve); for a
-        finite-order solution (``orders=n``) it is the derivative of the same truncated series,
-        so the result is the exact Jacobian of the order-n forces (e.g. single scattering).
+        ``(1 - W chi)^-1``; for a finite-order solution (``orders=n``) it is the derivative of the same
+        truncated series, so the result is the exact Jacobian of the order-n forces (e.g. single
+        scattering).
     dofs : None, str or array-like of int
         Degrees of freedom (see :func:`select_dofs`); the Jacobian is restricted to them
         (rows and columns).
     chunk_pairs : int
-        Pairs per chunk for the second-derivative tensors (memory bound).
+        Pairs per chunk for the second-derivative tensors of the dense method (memory bound).
+    method : {"auto", "dense", "operator"}
+        ``"dense"``: one LU of the dense system for all 3N right-hand sides (reused from a direct solve)
+        and every pair tensor stored, O(N^2) memory. ``"operator"``: matrix-free, on the solution's own
+        operator (FFT, FMM or dense): the dipole response of the n chosen dofs by lockstep GMRES
+        (:func:`cdsolve.scattering.multi_rhs.solve_many`, relative residual ``rtol`` per column), the force
+        rows by the operator's field gradients, and only the pair terms that involve a chosen particle
+        (O(N n) work and memory for n chosen dofs: e.g. the z-motion of a long chain). ``"auto"``:
+        ``"operator"`` when the solution came from a fast backend (FFT, FMM), else ``"dense"``.
+        Finite-order solutions (``orders=n``) use the dense method.
+    rtol : float
+        Relative residual of the response solves of the operator method.
 
     Returns
     -------
     J : (n, n) float [N/m]
         ``J[p, q] = d F_{dof p} / d r_{dof q}``; the stiffness is ``K = -J``.
     """
+    if method not in JACOBIAN_METHODS:
+        raise ValueError(f"method must be one of {JACOBIAN_METHODS}, got {method!r}")
     parts = sol.coherent_parts
     if parts != (sol,):  # incoherent beam groups: the sum of each coherent group's Jacobian
-        J = sum(force_jacobian(part, dofs, chunk_pairs=chunk_pairs) for part in parts)
+        J = sum(force_jacobian(part, dofs, chunk_pairs=chunk_pairs, method=method, rtol=rtol) for part in parts)
         casimir = sol.scene.casimir
         if casimir is not None and all(part.scene.casimir is None for part in parts):  # light-independent: once
             sel = select_dofs(sol.scene.n_particles, dofs)
             J = J - casimir.stiffness(sol.scene)[np.ix_(sel, sel)]
         return J
     orders = sol.info.get("orders")
+    if method == "auto":
+        method = "dense" if isinstance(sol._operator, CouplingOperator) or orders is not None else "operator"
+    if method == "operator":
+        if orders is not None:
+            raise ValueError(f"method='operator' needs a self-consistent solution, got one of orders={orders} "
+                             "(use method='dense')")
+        return _operator_jacobian(sol, select_dofs(sol.scene.n_particles, dofs), rtol)
     scene = sol.scene
     N = scene.n_particles
     sel = select_dofs(N, dofs)
@@ -280,7 +306,7 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
         du_src = du  # derivative of the order-(n-1) local field (sources of the force's gradient)
         for m in range(1, orders + 1):
             du_src = du
-            du = explicit_rhs(m - 1) + _apply_w_chi(op, du)
+            du = explicit_rhs(m - 1) + apply_w_chi(op, du, need_h=False)
         own_rows = np.zeros((n_sel, N, 6), complex)
         own_rows[np.arange(n_sel), i_idx] = own[i_idx, a_idx]
         J = c0 * np.real(rows_times_chi(own_rows) @ du + (rows_times_chi(rho_sel) @ du_src if orders >= 1 else 0.0))
@@ -293,18 +319,93 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13) -> np.ndarray:
     return J + direct
 
 
-def _apply_w_chi(op, du: np.ndarray) -> np.ndarray:
-    """``W chi`` applied to field-major columns (6N, ncol)."""
-    N = op.N
-    ncol = du.shape[1]
-    e = du[: 3 * N].reshape(N, 3, ncol)
-    h = du[3 * N :].reshape(N, 3, ncol)
-    ve = np.einsum("nij,njr->nir", op.chi_e, e)
-    vh = np.einsum("nij,njr->nir", op.chi_m, h)
-    G_e, G_h = op.apply_g(ve), op.apply_g(vh)
-    if op.has_magnetic:
-        X_e, X_h = op.apply_gx(ve), op.apply_gx(vh)
-        out_e, out_h = G_e - X_h, X_e + G_h
-    else:
-        out_e, out_h = G_e, np.zeros_like(G_h)
-    return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)
+#: complex numbers per chunk of pair tensors in the operator method (its temporaries are ~30x: ~100 MB)
+_PAIR_CHUNK = 1 << 22
+
+
+def _columns(a: np.ndarray) -> np.ndarray:
+    """(n, 3) -> (3, 1, n): source vectors of the pair functions of :mod:`cdsolve.optics.green`."""
+    return a.T[:, None, :]
+
+
+def _operator_jacobian(sol, sel: np.ndarray, rtol: float) -> np.ndarray:
+    """``dF/dr`` restricted to the dofs ``sel`` from the solution's operator (see :func:`force_jacobian`).
+
+    Column q = (particle j, axis b): moving j changes the local fields by the right-hand side of
+    :func:`displacement_rhs` (j's own local-field gradient, and ``-d_b W_ij v_j`` at every other particle,
+    evaluated pairwise from j: O(N) per column), the dipoles respond by ``dv = chi (1 - W chi)^-1 RHS``
+    (lockstep GMRES on the operator) and the force rows are ``c0 Re[conj(v_i) . d_a (W dv)_i]`` (the
+    operator's scattered-field gradients of ``dv``) plus the own-dipole rows of :func:`own_response_rows`.
+    The explicit second-derivative terms need only the pairs that touch a chosen particle.
+    """
+    scene = sol.scene
+    op = sol._operator
+    N = scene.n_particles
+    k, n_m = scene.k, scene.n_medium
+    eps = EPS0 * n_m**2
+    Z = Z0 / n_m
+    c0, _ = force_coefficients(k, n_m)
+    pos = scene.positions
+    cross = bool(op.has_magnetic)
+    v = np.concatenate([sol.p * k**3 / eps, sol.m * k**3 * Z], axis=1)  # (N, 6) normalized dipoles
+    ve, vh = v[:, :3], v[:, 3:]
+    parts, loc = np.unique(sel // 3, return_inverse=True)  # chosen particles; loc: dof -> index in parts
+    ax = sel % 3
+    n_sel, n_p = len(sel), len(parts)
+
+    # local-field gradients and incident Hessians at the chosen particles
+    (_, dEi, d2Ei), (_, dHi, d2Hi) = scene.illumination.field_jets(pos[parts], n_m, 2)
+    dEs, dZHs = op.scattered_field_gradients(ve, vh)
+    grad_u = np.concatenate([dEi + dEs[parts], Z * dHi + dZHs[parts]], axis=2)  # (n_p, 3b, 6)
+    d2u_inc = np.concatenate([d2Ei, Z * d2Hi], axis=3)  # (n_p, 3a, 3b, 6)
+    own = own_response_rows(grad_u, v[parts], k, n_m)  # (n_p, 3a, 6) acting on the particle's own dv
+
+    grad_names = ("B", "C", "DA", "DB", "DC") if cross else ("B", "DA", "DB")
+    hess_names = _RADIAL if cross else ("B", "DA", "DB", "D2A", "D2B")
+
+    # explicit terms: conj(v_i)^T d_a d_b W_il v_l for the chosen particles i and every source l
+    hess_sum = np.empty((n_p, 3, 3), complex)
+    hess_pp = np.empty((n_p, n_p, 3, 3), complex)  # [i, j, a, b] between chosen particles
+    rows_per = max(1, _PAIR_CHUNK // (16 * N))
+    for r0 in range(0, n_p, rows_per):
+        t = parts[r0 : r0 + rows_per]
+        X, inv_r, phase = pair_geometry(pos[t], pos, k)  # self pairs: phase 0, every term 0
+        Rf = radial_functions(k, phase, inv_r, hess_names)
+        u_e = v[t, :3].conj().T[:, :, None]
+        u_h = v[t, 3:].conj().T[:, :, None] if cross else None
+        H = propagator_hessian_form(X, Rf, u_e, _columns(ve), u_h, _columns(vh) if cross else None) / k
+        hess_sum[r0 : r0 + len(t)] = H.sum(axis=3).transpose(2, 0, 1)
+        hess_pp[r0 : r0 + len(t)] = H[:, :, :, parts].transpose(2, 3, 0, 1)
+    same = loc[:, None] == loc[None, :]
+    direct = -c0 * np.real(hess_pp[loc[:, None], loc[None, :], ax[:, None], ax[None, :]])
+    diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v[parts].conj(), d2u_inc) + hess_sum)
+    direct = np.where(same, diag_term[loc[:, None], ax[:, None], ax[None, :]], direct)
+    if scene.casimir is not None:  # K_CP = -dF_CP/dr
+        direct = direct - scene.casimir.stiffness(scene)[np.ix_(sel, sel)]
+
+    # response: columns in blocks (pair tensors of one block: 18 N complex per source particle)
+    J = np.empty((n_sel, n_sel))
+    cols_per = max(1, _PAIR_CHUNK // (18 * N))
+    v_rows = v[parts].conj()  # (n_p, 6)
+    for q0 in range(0, n_sel, cols_per):
+        q = np.arange(q0, min(n_sel, q0 + cols_per))
+        src, src_loc = np.unique(parts[loc[q]], return_inverse=True)
+        X, inv_r, phase = pair_geometry(pos, pos[src], k)
+        Rf = radial_functions(k, phase, inv_r, grad_names)
+        gam = propagator_gradient_applied(X, Rf, _columns(ve[src]), _columns(vh[src]) if cross else None) / k
+        blk = -gam[ax[q], :, :, src_loc].transpose(2, 0, 1)  # (N, c, 6): -d_b W_ij v_j at every particle i
+        blk[parts[loc[q]], np.arange(len(q)), :] = grad_u[loc[q], ax[q], :]  # j's own local-field gradient
+        du, info = solve_many(op, _field_major(blk), rtol=rtol)
+        if not info["converged"]:
+            raise RuntimeError(f"force_jacobian(method='operator'): the response solves reached a relative "
+                               f"residual {info['residual']:.2e} > rtol={rtol:g} ({info['stops']}) after "
+                               f"{info['products']} products; use method='dense' or a larger rtol")
+        dve = np.einsum("nij,njr->nir", op.chi_e, du[: 3 * N].reshape(N, 3, -1))
+        dvh = np.einsum("nij,njr->nir", op.chi_m, du[3 * N :].reshape(N, 3, -1)) if cross else np.zeros_like(dve)
+        for c in range(len(q)):
+            gE, gH = op.scattered_field_gradients(dve[:, :, c], dvh[:, :, c])
+            grad = np.concatenate([gE[parts], gH[parts]], axis=2)  # (n_p, 3a, 6) = d_a (W dv)_i
+            dv_p = np.concatenate([dve[parts, :, c], dvh[parts, :, c]], axis=1)  # (n_p, 6)
+            val = np.einsum("ni,nai->na", v_rows, grad) + np.einsum("nai,ni->na", own, dv_p)
+            J[:, q[c]] = c0 * val[loc, ax].real
+    return J + direct

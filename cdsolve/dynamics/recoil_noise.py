@@ -152,7 +152,8 @@ import numpy as np
 
 from ..optics.conventions import C0, EPS0, HBAR, MU0, Z0
 from ..optics.green import LEVI_CIVITA, green_tensors, pair_geometry, propagator_gradient_applied, radial_functions
-from .jacobian import _apply_w_chi, displacement_rhs, scattering_sources, select_dofs
+from ..scattering.multi_rhs import apply_w_chi
+from .jacobian import displacement_rhs, scattering_sources, select_dofs
 from ..scattering.solver import factorize, lu_apply
 
 __all__ = [
@@ -410,7 +411,7 @@ def _field_derivatives(sol, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     else:
         du = explicit_rhs(None)
         for o in range(orders):
-            du = explicit_rhs(gammas[o] if gammas else None) + _apply_w_chi(op, du)
+            du = explicit_rhs(gammas[o] if gammas else None) + apply_w_chi(op, du, need_h=False)
     duh = du[3 * N:].reshape(N, 3, n) if op.has_magnetic else np.zeros((N, 3, n), complex)
     return du[: 3 * N].reshape(N, 3, n), duh, Z
 

@@ -1,0 +1,208 @@
+"""Many right-hand sides on one coupled-dipole operator (any backend): ``W chi U`` and lockstep GMRES.
+
+The response of the dipoles to many small perturbations (one per displaced degree of freedom in
+:func:`cdsolve.dynamics.jacobian.force_jacobian`) solves ``(1 - W chi) X = B`` for a block of columns.
+With a fast operator (FFT, FMM) the matrix is never formed: every Krylov step applies the operator to all
+still-active columns at once (one batched product: the FFT backend transforms all of them together, the
+FMM backend passes them as densities of one call), while each column keeps its own Arnoldi basis,
+Givens rotations and stopping rule (those of :func:`cdsolve.scattering.solver._gmres`: the *true*
+relative residual of every column decides, a cycle that does not reduce it by 0.1 % stops the column).
+
+Normalization as in :mod:`cdsolve.scattering.operators`: field-major columns ``u = (E_1..E_N, ZH_1..ZH_N)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+__all__ = ["apply_w_chi", "solve_many"]
+
+#: bytes allowed for the Krylov basis of one block of columns
+KRYLOV_BYTES = 1 << 28
+
+
+def apply_w_chi(op, U: np.ndarray, need_h: bool = True) -> np.ndarray:
+    """``W chi`` applied to field-major columns ``U`` (6N, R) complex -> (6N, R) (self terms excluded).
+
+    ``need_h=False``: when no particle is magnetic the magnetic-field rows are returned as zeros (callers
+    that only use ``chi U`` never read them: ``chi_m = 0``), saving the ``gx`` product.
+    """
+    N = op.N
+    ncol = U.shape[1]
+    e = U[: 3 * N].reshape(N, 3, ncol)
+    h = U[3 * N :].reshape(N, 3, ncol)
+    ve = np.einsum("nij,njr->nir", op.chi_e, e)
+    if not op.has_magnetic:  # chi_m = 0: E = g ve, ZH = gx ve
+        h_rows = op.apply_gx(ve).reshape(3 * N, ncol) if need_h else np.zeros((3 * N, ncol), complex)
+        return np.concatenate([op.apply_g(ve).reshape(3 * N, ncol), h_rows], axis=0)
+    vh = np.einsum("nij,njr->nir", op.chi_m, h)
+    both = np.concatenate([ve, vh], axis=2)  # one batched product for both source kinds
+    G, X = op.apply_g(both), op.apply_gx(both)
+    out_e = G[:, :, :ncol] - X[:, :, ncol:]
+    out_h = X[:, :, :ncol] + G[:, :, ncol:]
+    return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)
+
+
+def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: int):
+    """Restarted GMRES for every column of ``B`` (n, R), products applied to all active columns at once.
+
+    Returns ``X`` (n, R), the true relative residuals (R,), batched products, cycles and the stop reason of
+    each column ("converged", "stagnated", "product cap (maxiter)").
+    """
+    n, R = B.shape
+    X = np.zeros((n, R), complex)
+    b_norm = np.linalg.norm(B, axis=0)
+    target = rtol * b_norm
+    beta = b_norm.copy()
+    Res = B.astype(complex, copy=True)
+    active = beta > target  # zero columns are solved by X = 0
+    stop = np.where(active, "product cap (maxiter)", "converged").astype(object)
+    products = cycles = 0
+    while active.any():
+        budget = maxiter - products - 1  # keep one product for the true residual
+        if budget < 1:
+            break
+        m = min(restart, budget)
+        idx = np.flatnonzero(active)
+        Ra = len(idx)
+        V = np.empty((Ra, m + 1, n), complex)  # column-major Krylov bases: batched BLAS products
+        Rt = np.zeros((m, m, Ra), complex)
+        cs = np.zeros((m, Ra), complex)
+        sn = np.zeros((m, Ra), complex)
+        g = np.zeros((m + 1, Ra), complex)
+        g[0] = beta[idx]
+        V[:, 0] = (Res[:, idx] / beta[idx]).T
+        k_used = np.zeros(Ra, int)
+        live = np.ones(Ra, bool)
+        tgt = target[idx]
+        for j in range(m):
+            w = np.ascontiguousarray(matmat(np.ascontiguousarray(V[:, j].T)).T)  # (Ra, n)
+            products += 1
+            # classical Gram-Schmidt, two passes; einsum (not BLAS: many tiny threaded BLAS calls stall
+            # on a loaded machine)
+            Vj = V[:, : j + 1]
+            h = np.einsum("rjn,rn->rj", Vj, w.conj()).conj()
+            w -= np.einsum("rjn,rj->rn", Vj, h)
+            h2 = np.einsum("rjn,rn->rj", Vj, w.conj()).conj()
+            w -= np.einsum("rjn,rj->rn", Vj, h2)
+            hsum = h + h2
+            col = np.empty((j + 2, Ra), complex)
+            col[: j + 1] = hsum.T
+            hn = np.linalg.norm(w, axis=1)
+            col[j + 1] = hn
+            for i in range(j):  # previous rotations, vectorized over the columns
+                a, c = col[i].copy(), col[i + 1].copy()
+                col[i] = np.conj(cs[i]) * a + np.conj(sn[i]) * c
+                col[i + 1] = -sn[i] * a + cs[i] * c
+            den = np.hypot(np.abs(col[j]), np.abs(col[j + 1]))
+            safe = np.where(den > 0, den, 1.0)
+            cs[j] = np.where(den > 0, col[j] / safe, 1.0)
+            sn[j] = np.where(den > 0, col[j + 1] / safe, 0.0)
+            col[j], col[j + 1] = den, 0.0
+            g[j + 1] = -sn[j] * g[j]
+            g[j] = np.conj(cs[j]) * g[j]
+            Rt[: j + 1, j] = col[: j + 1]
+            k_used[live] = j + 1
+            live &= ~((hn == 0) | (np.abs(g[j + 1]) <= tgt))  # happy breakdown or estimated convergence
+            if not live.any():
+                break
+            V[:, j + 1] = w / np.where(hn > 0, hn, 1.0)[:, None]
+        for r in range(Ra):  # each column's own least-squares solution (small triangular systems)
+            k = k_used[r]
+            y = sla.solve_triangular(Rt[:k, :k, r], g[:k, r])
+            X[:, idx[r]] += np.einsum("j,jn->n", y, V[r, :k])
+        cycles += 1
+        Res[:, idx] = B[:, idx] - matmat(X[:, idx])
+        products += 1
+        new_beta = np.linalg.norm(Res[:, idx], axis=0)
+        conv = new_beta <= tgt
+        stag = ~conv & (new_beta > 0.999 * beta[idx])
+        beta[idx] = new_beta
+        stop[idx[conv]] = "converged"
+        stop[idx[stag]] = "stagnated"
+        active[idx[conv | stag]] = False
+    residual = np.divide(beta, b_norm, out=np.zeros(R), where=b_norm > 0)
+    return X, residual, products, cycles, stop
+
+
+def solve_many(op, B: np.ndarray, *, rtol: float = 1e-10, maxiter: int = 500, restart: int = 30):
+    """Solve ``(1 - W chi) X = B`` for many right-hand sides with any operator backend.
+
+    Parameters
+    ----------
+    op : operator
+        Any backend of :mod:`cdsolve.scattering.operators` (dense, FFT, FMM).
+    B : (6N, R) complex
+        Field-major right-hand sides.
+    rtol : float
+        Relative residual ``||B_r - A X_r|| / ||B_r||`` every column must reach.
+    maxiter : int
+        Cap on the batched operator products (each applies the operator to every active column).
+    restart : int
+        GMRES restart length (the Krylov basis of a block is ``(restart + 1) n R`` complex numbers: blocks of
+        columns are solved one after the other so that it stays under ``KRYLOV_BYTES``).
+
+    Returns
+    -------
+    X : (6N, R) complex
+    info : dict
+        ``converged`` (all columns), ``residual`` (largest true relative residual), ``products`` (batched
+        products summed over blocks), ``cycles``, ``blocks``, ``system`` ("electric (3N)" when no particle is
+        magnetic: then ``(1 - g chi_e) E = B_E`` is solved and ``ZH = B_H + gx chi_e E`` follows), ``stops``
+        (count of each stop reason).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cdsolve.scattering.solver import CouplingOperator
+    >>> pos = np.array([[0.0, 0, 0], [600e-9, 0, 0]]); k = 2 * np.pi / 1064e-9
+    >>> chi = np.broadcast_to(0.05j * np.eye(3), (2, 3, 3)).copy()
+    >>> op = CouplingOperator(pos, k, chi, chi)
+    >>> B = np.random.default_rng(0).standard_normal((12, 3)) + 0j
+    >>> X, info = solve_many(op, B)
+    >>> bool(np.allclose(np.linalg.solve(op.dense(), B), X, rtol=0, atol=1e-9)), info["converged"]
+    (True, True)
+    """
+    B = np.asarray(B)
+    N = op.N
+    if B.ndim != 2 or B.shape[0] != 6 * N:
+        raise ValueError(f"B must have shape (6N, R) = ({6 * N}, R), got {B.shape}")
+    if not (np.isfinite(rtol) and 0 < rtol < 1):
+        raise ValueError(f"rtol must be in (0, 1), got {rtol!r}")
+    if int(maxiter) != maxiter or maxiter < 2:
+        raise ValueError(f"maxiter must be an integer >= 2, got {maxiter!r}")
+    n3 = 3 * N
+    electric = not op.has_magnetic
+    n = n3 if electric else 6 * N
+
+    if electric:
+        def matmat(E):
+            ve = np.einsum("nij,njr->nir", op.chi_e, E.reshape(N, 3, -1))
+            return E - op.apply_g(ve).reshape(n3, -1)
+    else:
+        def matmat(U):
+            return U - apply_w_chi(op, U)
+
+    R = B.shape[1]
+    X = np.zeros((6 * N, R), complex)
+    block = max(1, min(R, KRYLOV_BYTES // ((restart + 1) * n * 16)))
+    worst, products, cycles, blocks = 0.0, 0, 0, 0
+    stops: dict = {}
+    for c0 in range(0, R, block):
+        cols = slice(c0, min(R, c0 + block))
+        Xb, res, p, c, st = _lockstep_gmres(matmat, np.ascontiguousarray(B[:n, cols], dtype=complex), rtol,
+                                            int(maxiter), restart)
+        X[:n, cols] = Xb
+        worst = max(worst, float(res.max(initial=0.0)))
+        products += p
+        cycles += c
+        blocks += 1
+        for s in st:
+            stops[s] = stops.get(s, 0) + 1
+    if electric:
+        ve = np.einsum("nij,njr->nir", op.chi_e, X[:n3].reshape(N, 3, R))
+        X[n3:] = B[n3:] + op.apply_gx(ve).reshape(n3, R)
+    info = {"converged": bool(worst <= rtol), "residual": worst, "products": products, "cycles": cycles,
+            "blocks": blocks, "system": "electric (3N)" if electric else "full (6N)", "stops": stops}
+    return X, info
