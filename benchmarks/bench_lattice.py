@@ -31,7 +31,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=32, help="lattice side (N = n^2 particles)")
     ap.add_argument("--pitch", type=float, default=600e-9)
-    ap.add_argument("--method", default="auto", choices=["auto", "direct", "iterative"])
+    ap.add_argument("--method", default="auto", choices=["auto", "direct", "iterative", "fft"])
     ap.add_argument("--dense-lu", action="store_true", help="also time a dense LU of the system")
     ap.add_argument("--compare-npz", default=None, help="MiePy forces at 1 V/m (.npz from bench_lattice_miepy.py --out)")
     args = ap.parse_args(argv)
