@@ -18,7 +18,8 @@ from numpy.testing import assert_allclose
 
 import cdsolve as cd
 from cdsolve.optics import materials
-from cdsolve.scattering.operators import BackendUnavailableError, LatticeMismatchError, detect_grid
+from cdsolve.scattering import fft_operator, operators
+from cdsolve.scattering.operators import BackendUnavailableError, LatticeMismatchError, OperatorBase, detect_grid
 from cdsolve.scattering.solver import choose_backend, estimate_resources
 
 LAM = 1064e-9
@@ -174,6 +175,96 @@ def test_grid_detection_tolerance():
     assert detect_grid(pos + 1e-11 * jitter).shape == (6, 6, 1)
     with pytest.raises(LatticeMismatchError):
         detect_grid(pos + 1e-6 * jitter)
+
+
+def test_blocked_kernel_products(monkeypatch):
+    """The fused kernel products block by block (BLOCK shrunk so that an 18 x 18 padded grid has 9 blocks,
+    the last one ragged) give the dense answer (oracle: the dense backend, to TOL)."""
+    monkeypatch.setattr(fft_operator, "BLOCK", 37)
+    _compare(cd.Scene(positions=_square(9), particles=SILICA, illumination=_plane_wave()))
+
+
+@pytest.mark.parametrize("shape, parity", [((6,), (0,)), ((8,), (1,)), ((4, 6), (0, 1)), ((6, 4), (1, 1)),
+                                           ((4, 4, 6), (1, 0, 1))])
+def test_kernel_fft_from_one_quadrant(shape, parity):
+    """DCT-I/DST-I of the quadrant, mirrored = the FFT of the whole even/odd kernel (oracle: numpy.fft.fftn of
+    the kernel mirrored by hand; tolerance: round-off of a length-<=8 transform)."""
+    rng = np.random.default_rng(21)
+    H = [L // 2 for L in shape]
+    Q = rng.standard_normal([h + 1 for h in H]) + 1j * rng.standard_normal([h + 1 for h in H])
+    full = Q.copy()
+    for ax, (L, h, odd) in enumerate(zip(shape, H, parity)):
+        if odd:  # an odd kernel vanishes at offsets 0 and L/2
+            edge = [slice(None)] * len(shape)
+            for e in (0, h):
+                edge[ax] = e
+                full[tuple(edge)] = 0.0
+        j = np.arange(L)
+        src = np.where(j <= h, j, L - j)
+        sign = np.where((j > h) & bool(odd), -1.0, 1.0).reshape([-1 if a == ax else 1 for a in range(len(shape))])
+        full = np.take(full, src, axis=ax) * sign
+    ref = np.fft.fftn(full)
+    assert_allclose(fft_operator._hat_from_quadrant(Q.copy(), parity), ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+def test_padded_lengths_are_even_fast_and_long_enough():
+    """Oracle: the definition (even, >= 2n - 1 so that the circular convolution is the linear one, a length
+    scipy.fft calls fast)."""
+    import scipy.fft as sfft
+    for n in range(2, 700):
+        (L,) = fft_operator.padded_shape((n, 1, 1))
+        assert L % 2 == 0 and L >= 2 * n - 1 and sfft.next_fast_len(L) == L
+        assert L < 2.5 * n  # no needless padding
+
+
+def test_diagonal_polarize_equals_the_tensor_product():
+    """The elementwise fast path of FFTOperator.polarize (diagonal chi) against OperatorBase.polarize (einsum
+    over the full tensors; oracle), and full tensors fall back to it. Same numbers to round-off."""
+    rng = np.random.default_rng(8)
+    pos, N = _square(4), 16
+    diag = np.zeros((N, 3, 3), complex)
+    diag[:, (0, 1, 2), (0, 1, 2)] = rng.standard_normal((N, 3)) + 1j * rng.standard_normal((N, 3))
+    full = rng.standard_normal((N, 3, 3)) + 1j * rng.standard_normal((N, 3, 3))
+    u = rng.standard_normal(6 * N) + 1j * rng.standard_normal(6 * N)
+    for chi_e, chi_m, fast in ((diag, 0.1 * diag, True), (full, diag, False), (diag, np.zeros_like(diag), True)):
+        op = fft_operator.FFTOperator(pos, 2 * np.pi / LAM, chi_e, chi_m)
+        assert (op._diag_e is not None and op._diag_m is not None) == fast
+        for got, ref in zip(op.polarize(u), OperatorBase.polarize(op, u)):
+            assert_allclose(got, ref, rtol=1e-15, atol=0)
+
+
+def test_grid_memory_never_serves_stale_grids(monkeypatch):
+    """detect_grid remembers its answers: equal positions get the same embedding, an array changed in place
+    or another max_empty_ratio is detected again (oracle: a fresh detection, operators._detect_grid)."""
+    operators.clear_grid_cache()
+    pos = _square(7)
+    g1 = detect_grid(pos)
+    assert detect_grid(pos.copy()) is g1  # equal values, another array: remembered
+    fresh = operators._detect_grid(pos, operators.MAX_EMPTY_RATIO)
+    assert g1.shape == fresh.shape and np.array_equal(g1.index, fresh.index)
+    assert_allclose(g1.step, fresh.step, rtol=0, atol=0) and assert_allclose(g1.origin, fresh.origin, rtol=0, atol=0)
+    with pytest.raises(ValueError):
+        g1.index[0, 0] = 3  # shared: read-only
+    pos *= 2.0  # the same array changed in place
+    g2 = detect_grid(pos)
+    assert g2 is not g1 and g2.shape == (7, 7, 1)
+    assert_allclose(g2.step[:2], [2 * A, 2 * A], rtol=1e-12)
+    pos[3, 0] += 0.3137 * A  # off the grid, in place
+    for _ in range(2):  # detected, then the remembered refusal
+        with pytest.raises(LatticeMismatchError, match="not on a regular grid"):
+            detect_grid(pos)
+    sparse = _square(7)[::3]  # 17 of 49 nodes
+    assert detect_grid(sparse).nodes == 49
+    with pytest.raises(LatticeMismatchError, match="max_empty_ratio=2"):
+        detect_grid(sparse, max_empty_ratio=2.0)
+    # one detection per solve (resource check, backend choice and operator share it)
+    operators.clear_grid_cache()
+    calls = []
+    real = operators._detect_grid
+    monkeypatch.setattr(operators, "_detect_grid", lambda *a: calls.append(1) or real(*a))
+    sol = cd.solve(cd.Scene(positions=_square(18), particles=SILICA, illumination=_plane_wave()), method="fft",
+                   check_validity=False)
+    assert sol.info["backend"]["name"] == "fft" and len(calls) == 1
 
 
 @pytest.mark.slow

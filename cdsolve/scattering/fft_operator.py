@@ -4,8 +4,8 @@ For particles on the nodes of a rectangular grid (:func:`cdsolve.scattering.oper
 square, rectangular, triangular, honeycomb lattices, chains, 3-D lattices; vacancies and empty nodes get
 zero polarizability), the propagators depend only on the node offset, so ``g``, ``gx`` and their first
 derivatives are (block) Toeplitz on the grid. Each is applied as a circular convolution on a grid padded
-to at least ``2 n - 1`` nodes per axis (``scipy.fft.next_fast_len``), which equals the linear convolution
-on the occupied part: cost O(M log M) for M padded nodes instead of O(N^2), memory O(M).
+to an even number ``L >= 2 n - 1`` of nodes per axis (a fast FFT length), which equals the linear
+convolution on the occupied part: cost O(M log M) for M padded nodes instead of O(N^2), memory O(M).
 
 Kernels (scalar fields on the padded grid, value 0 at the zero offset: the self term is excluded), with
 ``x = r_target - r_source`` and the radial functions of :mod:`cdsolve.optics.green` (divided by k):
@@ -15,11 +15,21 @@ Kernels (scalar fields on the padded grid, value 0 at the zero offset: the self 
 * ``d_a g_ic = DA x_a delta_ic + DB x_a x_i x_c + B (delta_ai x_c + delta_ac x_i)`` (18),
 * ``d_a gx_ij = -(DC x_a x_m + C delta_am)`` for cyclic ``(i, j, m)`` (6 symmetric in ``a, m``).
 
-Kernels that vanish identically on the grid (e.g. every odd power of ``x_z`` for a planar lattice) are
-skipped. Their FFTs are computed once per (padded grid shape, steps, k) and cached (the last
-``CACHE_SIZE`` geometries) for all right-hand sides, GMRES iterations and force evaluations; the
-derivative kernels only when gradients are first asked for. FFTs use ``scipy.fft`` with ``workers=2``.
-Electric-only scenes skip the magnetic source channels.
+Kernels that vanish identically on the grid (an odd power of a coordinate that is zero, e.g. ``x_z`` for a
+planar lattice) are skipped. Every kernel is even or odd in each coordinate (the parity of its monomial),
+so its FFT follows from one quadrant/octant: a DCT-I (even) or DST-I (odd) per axis of the ``L/2 + 1``
+non-negative offsets, then mirrored (that is why ``L`` is even; the offset ``L/2`` never occurs between
+two occupied nodes, since ``L/2 >= n``); the radial functions are evaluated on that quadrant only. The
+kernel FFTs are computed once per (padded grid shape, steps, k) and cached (the last ``CACHE_SIZE``
+geometries) for all right-hand sides, GMRES iterations and force evaluations; the derivative kernels
+only when gradients are first asked for.
+
+Products: the source FFTs are pruned (the zero padding is transformed axis by axis, only over the rows
+that hold sources) and so are the inverse FFTs (only the rows that hold particles are kept); the kernel
+products of all outputs are fused per block of ``BLOCK`` grid nodes (cache-resident work arrays, one
+pass over the kernels and sources, no full-size temporaries; a second thread did not help: the products
+are memory-bound on this 2-core machine). FFTs use ``scipy.fft`` with ``workers=WORKERS``. Electric-only
+scenes skip the magnetic source channels.
 """
 
 from __future__ import annotations
@@ -38,6 +48,8 @@ __all__ = ["FFTOperator", "CACHE_SIZE", "clear_kernel_cache", "padded_shape"]
 CACHE_SIZE = 2
 #: FFT threads
 WORKERS = 2
+#: grid nodes per block of the fused kernel products (two complex work arrays of 256 KiB, cache-resident)
+BLOCK = 16384
 _PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 _PAIR_ID = {p: n for n, p in enumerate(_PAIRS)} | {p[::-1]: n for n, p in enumerate(_PAIRS)}
 _CYCLIC = ((1, 2, 0), (2, 0, 1), (0, 1, 2))  # (i, j, m): gx_ij = -C x_m, gx_ji = +C x_m
@@ -49,9 +61,57 @@ def clear_kernel_cache() -> None:
     _CACHE.clear()
 
 
+def _even_fast_len(m: int) -> int:
+    """Smallest even ``scipy.fft`` fast length >= ``m``."""
+    L = sfft.next_fast_len(m)
+    while L % 2:
+        L = sfft.next_fast_len(L + 1)
+    return L
+
+
 def padded_shape(shape) -> tuple:
-    """FFT grid (active axes only: those with more than one node) for a grid of ``shape`` nodes."""
-    return tuple(sfft.next_fast_len(2 * int(n) - 1) for n in shape if int(n) > 1)
+    """FFT grid (active axes only: those with more than one node) for a grid of ``shape`` nodes: per axis
+    the smallest even fast length ``>= 2 n - 1`` (even: the kernels' mirror symmetry is about ``L/2``)."""
+    return tuple(_even_fast_len(2 * int(n) - 1) for n in shape if int(n) > 1)
+
+
+def _parity(indices, active) -> tuple | None:
+    """Parity (0 even, 1 odd) per active axis of a kernel with monomial ``prod x_c for c in indices``, or
+    None when the kernel vanishes on the grid (odd in a coordinate that is zero: an inactive axis)."""
+    odd = [indices.count(c) % 2 for c in range(3)]
+    if any(odd[c] for c in range(3) if c not in active):
+        return None
+    return tuple(odd[c] for c in active)
+
+
+def _hat_from_quadrant(Q: np.ndarray, parity: tuple) -> np.ndarray:
+    """FFT over the full padded grid of a kernel that is even/odd (``parity``) about 0 and ``L/2`` on each
+    axis, from its values ``Q`` at the offsets ``0..L/2`` (shape ``L/2 + 1`` per axis): a DCT-I (even) or
+    DST-I (odd, the values at 0 and ``L/2`` are then taken as 0) per axis, mirrored to ``L`` nodes."""
+    for ax, odd in enumerate(parity):
+        H = Q.shape[ax] - 1
+        if not odd:
+            Q = sfft.dct(Q, type=1, axis=ax, workers=WORKERS)
+        else:
+            inner = [slice(None)] * Q.ndim
+            inner[ax] = slice(1, H)
+            T = sfft.dst(Q[tuple(inner)], type=1, axis=ax, workers=WORKERS)
+            Q = np.zeros(Q.shape, complex)
+            Q[tuple(inner)] = T
+            Q *= -1j
+    H = [h - 1 for h in Q.shape]
+    full = np.empty(tuple(2 * h for h in H), complex)
+    full[tuple(slice(0, h + 1) for h in H)] = Q
+    for ax in reversed(range(len(H))):  # mirror the part filled so far: offsets L - q for q = H-1 .. 1
+        odd = parity[ax]  # (last axis first: the reversed strided copy on a quadrant, whole rows after)
+        done = [slice(0, h + 1) for h in H[:ax]] + [slice(None)] * (len(H) - ax)
+        dst, src = list(done), list(done)
+        dst[ax], src[ax] = slice(H[ax] + 1, None), slice(H[ax] - 1, 0, -1)
+        if odd:
+            np.negative(full[tuple(src)], out=full[tuple(dst)])
+        else:
+            full[tuple(dst)] = full[tuple(src)]
+    return full
 
 
 def _gx_terms():
@@ -85,10 +145,13 @@ class FFTOperator(OperatorBase):
         self.chi_e = chi_e
         self.chi_m = chi_m
         self.has_magnetic = bool(np.any(chi_m))
+        self._diag_e = self._diagonal(chi_e)
+        self._diag_m = self._diagonal(chi_m)
         self.grid = detect_grid(self.positions) if grid is None else grid
         active = [c for c in range(3) if self.grid.shape[c] > 1]
         self._active = active
         self._pshape = padded_shape(self.grid.shape)
+        self._nshape = tuple(int(self.grid.shape[c]) for c in active)
         self._axes = tuple(range(1, len(active) + 1))
         self._gather = tuple(self.grid.index[:, c] for c in active)
         steps = tuple(float(self.grid.step[c]) for c in active)
@@ -97,24 +160,23 @@ class FFTOperator(OperatorBase):
         self._grad = None
 
     # ------------------------------------------------------------------ kernels
-    def _coordinates(self):
-        """Separation components ``x_c`` on the padded grid (0.0 on inactive axes), ``inv_r``, ``phase``."""
-        P = self._pshape
+    def _quadrant(self):
+        """Separations ``x_c`` at the non-negative offsets ``0..L/2`` of each active axis (0.0 on inactive
+        axes; broadcastable arrays), ``inv_r`` and ``phase`` on that quadrant (phase 0 at the origin)."""
+        H = [L // 2 for L in self._pshape]
+        nd = len(H)
         X = [0.0, 0.0, 0.0]
+        r2 = np.zeros([h + 1 for h in H])
         for ax, c in enumerate(self._active):
-            L = P[ax]
-            j = np.arange(L)
-            d = np.where(j < L - j, j, j - L).astype(float) * self.grid.step[c]
-            shape = [1] * len(P)
-            shape[ax] = L
-            X[c] = np.broadcast_to(d.reshape(shape), P)
-        r2 = sum(np.asarray(x) ** 2 for x in X) + np.zeros(P)
-        zero = r2 == 0
-        r2[zero] = 1.0
-        r = np.sqrt(r2)
-        inv_r = 1.0 / r
-        phase = np.exp(1j * self.k * r)
-        phase[zero] = 0.0  # every radial function vanishes at the origin: no self term
+            shape = [1] * nd
+            shape[ax] = H[ax] + 1
+            X[c] = (np.arange(H[ax] + 1) * float(self.grid.step[c])).reshape(shape)
+            r2 = r2 + X[c] ** 2
+        origin = (0,) * nd
+        r2[origin] = 1.0
+        inv_r = 1.0 / np.sqrt(r2)
+        phase = np.exp(1j * self.k * np.sqrt(r2))
+        phase[origin] = 0.0  # every radial function vanishes at the origin: no self term
         return X, inv_r, phase
 
     def _kernels(self, which: str) -> dict:
@@ -123,39 +185,49 @@ class FFTOperator(OperatorBase):
             _CACHE.move_to_end(key)
             return _CACHE[key]
         k = self.k
-        X, inv_r, phase = self._coordinates()
+        X, inv_r, phase = self._quadrant()
         co = _radial_coefficients(k)
-        raw = {}
-        B = _evaluate(co["B"], phase, inv_r) / k
-        C = _evaluate(co["C"], phase, inv_r) / k
+        act = self._active
+        radial = {}
+
+        def rad(name):  # radial function on the quadrant, / k (computed once per build)
+            if name not in radial:
+                c = co[name] if len(name) == 1 else _D(co[name[1]], k)
+                radial[name] = _evaluate(c, phase, inv_r) / k
+            return radial[name]
+
+        specs = {}  # name -> (parity, builder)
         if which == "field":
-            A = _evaluate(co["A"], phase, inv_r) / k
             for n, (a, b) in enumerate(_PAIRS):
-                raw[("g", n)] = B * (X[a] * X[b]) + (A if a == b else 0.0)
+                specs[("g", n)] = (_parity((a, b), act),
+                                   lambda a=a, b=b: rad("B") * (X[a] * X[b]) + (rad("A") if a == b else 0.0))
             for m in range(3):
-                raw[("cx", m)] = C * X[m]
+                specs[("cx", m)] = (_parity((m,), act), lambda m=m: rad("C") * X[m])
         else:
-            DA = _evaluate(_D(co["A"], k), phase, inv_r) / k
-            DB = _evaluate(_D(co["B"], k), phase, inv_r) / k
-            DC = _evaluate(_D(co["C"], k), phase, inv_r) / k
             for a in range(3):
                 for n, (i, c) in enumerate(_PAIRS):
-                    t = DB * (X[a] * X[i] * X[c])
-                    if i == c:
-                        t = t + DA * X[a]
-                    if a == i:
-                        t = t + B * X[c]
-                    if a == c:
-                        t = t + B * X[i]
-                    raw[("dg", a, n)] = t
+                    def dg(a=a, i=i, c=c):
+                        t = rad("DB") * (X[a] * X[i] * X[c])
+                        if i == c:
+                            t = t + rad("DA") * X[a]
+                        if a == i:
+                            t = t + rad("B") * X[c]
+                        if a == c:
+                            t = t + rad("B") * X[i]
+                        return t
+                    specs[("dg", a, n)] = (_parity((a, i, c), act), dg)
             for n, (a, m) in enumerate(_PAIRS):
-                raw[("dgx", n)] = -(DC * (X[a] * X[m]) + (C if a == m else 0.0))
+                specs[("dgx", n)] = (_parity((a, m), act),
+                                     lambda a=a, m=m: -(rad("DC") * (X[a] * X[m]) + (rad("C") if a == m else 0.0)))
         hats = {}
-        for name, arr in raw.items():
-            arr = np.broadcast_to(arr, self._pshape)
-            if not np.any(arr):
-                continue  # vanishes on this grid (e.g. odd in x_z for a planar lattice)
-            hats[name] = sfft.fftn(np.array(arr, complex), axes=tuple(range(len(self._pshape))), workers=WORKERS)
+        qshape = inv_r.shape
+        for name, (parity, build) in specs.items():
+            if parity is None:
+                continue  # odd in a coordinate that is zero on this grid: vanishes
+            Q = np.broadcast_to(build(), qshape)
+            if not np.any(Q):
+                continue
+            hats[name] = _hat_from_quadrant(np.array(Q, complex), parity)
         _CACHE[key] = hats
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
@@ -168,26 +240,81 @@ class FFTOperator(OperatorBase):
         return total + (sum(a.nbytes for a in self._grad.values()) if self._grad is not None else 0)
 
     # ------------------------------------------------------------------ convolution engine
+    @staticmethod
+    def _diagonal(chi: np.ndarray) -> np.ndarray | None:
+        """``chi`` (N, 3, 3) -> its diagonal (N, 3) when every off-diagonal entry is zero, else None."""
+        chi = np.asarray(chi)
+        d = np.einsum("nii->ni", chi)
+        off = chi.copy()
+        off[:, (0, 1, 2), (0, 1, 2)] = 0
+        return None if np.any(off) else np.ascontiguousarray(d)
+
+    def polarize(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(chi_e E, chi_m ZH)`` as two (N, 3) arrays from a field-major vector ``u`` (6N,) (diagonal
+        polarizabilities as an elementwise product, the same numbers as the general tensor product)."""
+        if self._diag_e is None or self._diag_m is None:
+            return super().polarize(u)
+        N = self.N
+        return u[: 3 * N].reshape(N, 3) * self._diag_e, u[3 * N :].reshape(N, 3) * self._diag_m
+
     def _forward(self, S: np.ndarray) -> np.ndarray:
-        """Sources (ns, N) at the particles -> FFT of their zero-padded grid images (ns, *P)."""
-        G = np.zeros((S.shape[0],) + self._pshape, complex)
+        """Sources (ns, N) at the particles -> FFT of their zero-padded grid images (ns, *P).
+
+        Pruned: the occupied box is transformed along the last axis first (padded to its length), and each
+        further axis only over the rows already padded, so the all-zero rows are never transformed twice.
+        """
+        nd = len(self._pshape)
+        shape = (S.shape[0],) + self._nshape[:-1] + self._pshape[-1:]
+        G = np.zeros(shape, complex)  # occupied box, last axis already padded
         G[(slice(None),) + self._gather] = S
-        return sfft.fftn(G, axes=self._axes, workers=WORKERS, overwrite_x=True)
+        G = sfft.fft(G, axis=nd, workers=WORKERS, overwrite_x=True)
+        for ax in reversed(range(nd - 1)):
+            shape = shape[: ax + 1] + (self._pshape[ax],) + shape[ax + 2 :]
+            P = np.zeros(shape, complex)
+            box = [slice(None)] * (nd + 1)
+            box[ax + 1] = slice(0, self._nshape[ax])
+            P[tuple(box)] = G
+            G = sfft.fft(P, axis=ax + 1, workers=WORKERS, overwrite_x=True)
+        return G
+
+    def _inverse(self, out: np.ndarray) -> np.ndarray:
+        """Inverse FFT of (no, *P) -> values at the particles (no, N): pruned, each axis transformed only over
+        the rows that hold particles (the last axis first, then the box of occupied nodes is kept)."""
+        nd = len(self._pshape)
+        for ax in reversed(range(nd)):
+            out = sfft.ifft(out, axis=ax + 1, workers=WORKERS, overwrite_x=True)
+            keep = [slice(None)] * (nd + 1)
+            keep[ax + 1] = slice(0, self._nshape[ax])
+            out = out[tuple(keep)]
+        return out[(slice(None),) + self._gather]
 
     def _convolve(self, Shat: np.ndarray, rows: list) -> np.ndarray:
-        """``rows[o] = [(sign, kernel_hat, source_index), ...]`` -> outputs (len(rows), N) at the particles."""
-        out = np.zeros((len(rows),) + self._pshape, complex)
-        tmp = np.empty(self._pshape, complex)
-        for o, terms in enumerate(rows):
-            acc = out[o]
-            for sign, K, s in terms:
-                np.multiply(K, Shat[s], out=tmp)
-                if sign > 0:
-                    acc += tmp
-                else:
-                    acc -= tmp
-        out = sfft.ifftn(out, axes=self._axes, workers=WORKERS, overwrite_x=True)
-        return out[(slice(None),) + self._gather]
+        """``rows[o] = [(sign, kernel_hat, source_index), ...]`` -> outputs (len(rows), N) at the particles.
+
+        Each output ``sum sign * kernel_hat * Shat[source]`` is accumulated per block of ``BLOCK`` nodes in
+        a cache-resident work array (one read of every kernel and source, one write of the output).
+        """
+        M = int(np.prod(self._pshape))
+        Sf = Shat.reshape(Shat.shape[0], M)
+        plan = [sorted([(sign, K.reshape(M), s) for sign, K, s in terms], key=lambda t: -t[0]) for terms in rows]
+        out = np.empty((len(rows), M), complex)
+        tmp = np.empty(min(BLOCK, M), complex)
+        for b0 in range(0, M, BLOCK):
+            b1 = min(M, b0 + BLOCK)
+            t = tmp[: b1 - b0]
+            for o, terms in enumerate(plan):
+                acc = out[o, b0:b1]
+                if not terms:
+                    acc[...] = 0.0
+                    continue
+                sign, K, s = terms[0]
+                np.multiply(K[b0:b1], Sf[s, b0:b1], out=acc)
+                if sign < 0:
+                    np.negative(acc, out=acc)
+                for sign, K, s in terms[1:]:
+                    np.multiply(K[b0:b1], Sf[s, b0:b1], out=t)
+                    (np.add if sign > 0 else np.subtract)(acc, t, out=acc)
+        return self._inverse(out.reshape((len(rows),) + self._pshape))
 
     def _g_terms(self, i: int, base: int, sign: float = 1.0) -> list:
         """Terms of ``(g s)_i`` with the source components at ``base + c``."""

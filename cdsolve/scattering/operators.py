@@ -33,17 +33,21 @@ Grid detection
 :func:`detect_grid` embeds particle positions in a regular rectangular grid (origin + integer multiples
 of one step per axis, to ``1e-9`` of the step): square, rectangular, triangular and honeycomb lattices,
 chains and 3-D lattices, with vacancies. It raises :class:`LatticeMismatchError` (a ``ValueError``) when
-the positions are not on such a grid or the grid would be mostly empty.
+the positions are not on such a grid or the grid would be mostly empty. The last ``GRID_CACHE_SIZE``
+answers are kept (a solve asks for the grid up to three times: resource check, backend choice, operator):
+a lookup compares the whole positions array with a private copy, so an array changed in place, or a new
+array with other values, is never served a stale grid.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["OperatorBase", "GridEmbedding", "detect_grid", "LatticeMismatchError", "BackendUnavailableError",
-           "GRID_TOLERANCE", "MAX_EMPTY_RATIO"]
+           "GRID_TOLERANCE", "MAX_EMPTY_RATIO", "GRID_CACHE_SIZE", "clear_grid_cache"]
 
 #: positions must lie on the grid to this fraction of the grid step
 GRID_TOLERANCE = 1e-9
@@ -51,6 +55,17 @@ GRID_TOLERANCE = 1e-9
 MAX_EMPTY_RATIO = 16.0
 #: divisors of the smallest coordinate gap tried as the grid step (1/2 for triangular, honeycomb lattices)
 _STEP_DIVISORS = (1, 2, 3, 4, 6)
+#: detect_grid answers kept (each holds a copy of its positions, (N, 3) float, and the (N, 3) node indices)
+GRID_CACHE_SIZE = 2
+#: most recent first: (positions copy, max_empty_ratio, GridEmbedding or the LatticeMismatchError message)
+_GRID_CACHE: list = []
+_GRID_LOCK = threading.Lock()
+
+
+def clear_grid_cache() -> None:
+    """Forget every remembered :func:`detect_grid` answer."""
+    with _GRID_LOCK:
+        _GRID_CACHE.clear()
 
 
 class LatticeMismatchError(ValueError):
@@ -141,8 +156,7 @@ def _axis_step(v: np.ndarray, scale: float, extent: float) -> tuple[float, int, 
     slack = 8 * np.finfo(float).eps * scale  # absolute round-off of the coordinates
     if span <= max(slack, GRID_TOLERANCE * extent):
         return 1.0, 1, np.zeros(len(v), int)
-    u = np.unique(v)
-    gaps = np.diff(u)
+    gaps = np.diff(np.sort(v))  # repeated coordinates give gaps of 0, dropped below
     gaps = gaps[gaps > max(GRID_TOLERANCE * span, slack)]  # coordinates closer than that are the same node
     h0 = float(gaps.min())
     for q in _STEP_DIVISORS:
@@ -159,7 +173,9 @@ def detect_grid(positions: np.ndarray, *, max_empty_ratio: float = MAX_EMPTY_RAT
 
     The step along each axis is the smallest gap between distinct coordinates (or that gap divided by
     2, 3, 4 or 6, e.g. for triangular and honeycomb lattices), and every coordinate must be an integer
-    multiple of it from the smallest one to ``GRID_TOLERANCE`` of the step.
+    multiple of it from the smallest one to ``GRID_TOLERANCE`` of the step. Answers (and refusals) for
+    the last ``GRID_CACHE_SIZE`` position arrays are remembered; a lookup costs one O(N) comparison with
+    a copy of the positions. The returned embedding's arrays are read-only (it may be shared).
 
     Raises
     ------
@@ -170,6 +186,29 @@ def detect_grid(positions: np.ndarray, *, max_empty_ratio: float = MAX_EMPTY_RAT
     pos = np.asarray(positions, float)
     if pos.ndim != 2 or pos.shape[1] != 3 or len(pos) == 0:
         raise ValueError(f"positions must have shape (N, 3) with N >= 1, got {pos.shape}")
+    ratio = float(max_empty_ratio)
+    answer = None
+    with _GRID_LOCK:
+        for n, (kept, kept_ratio, known) in enumerate(_GRID_CACHE):
+            if kept_ratio == ratio and kept.shape == pos.shape and np.array_equal(kept, pos):
+                _GRID_CACHE.insert(0, _GRID_CACHE.pop(n))
+                answer = known
+                break
+    if answer is None:
+        try:
+            answer = _detect_grid(pos, ratio)
+        except LatticeMismatchError as exc:
+            answer = str(exc)
+        with _GRID_LOCK:
+            _GRID_CACHE.insert(0, (pos.copy(), ratio, answer))
+            del _GRID_CACHE[GRID_CACHE_SIZE:]
+    if isinstance(answer, str):
+        raise LatticeMismatchError(answer)
+    return answer
+
+
+def _detect_grid(pos: np.ndarray, max_empty_ratio: float) -> GridEmbedding:
+    """:func:`detect_grid` without the memory: ``pos`` (N, 3) float [m], validated."""
     scale = float(np.abs(pos).max()) or 1.0
     extent = float(np.ptp(pos, axis=0).max())
     steps, shape, idx = [], [], []
@@ -191,8 +230,11 @@ def detect_grid(positions: np.ndarray, *, max_empty_ratio: float = MAX_EMPTY_RAT
             f"particles, more than max_empty_ratio={max_empty_ratio:g} nodes per particle: the fft backend "
             "would mostly transform empty nodes (use method='auto', 'iterative' or 'fmm')")
     flat = np.ravel_multi_index(index.T, shape)
-    if len(np.unique(flat)) != len(flat):
+    if np.bincount(flat, minlength=nodes).max() > 1:
         raise LatticeMismatchError("two particles fall on the same grid node (positions closer than "
                                    f"{GRID_TOLERANCE:g} of the grid step)")
     origin = np.array([pos[:, c].min() for c in range(3)])
-    return GridEmbedding(origin, np.array(steps), tuple(shape), index)
+    step = np.array(steps)
+    for a in (origin, step, index):
+        a.flags.writeable = False
+    return GridEmbedding(origin, step, tuple(shape), index)
