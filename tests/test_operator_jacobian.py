@@ -162,3 +162,25 @@ def test_select_dofs_of_operator_method_match_full(rng):
     idx = select_dofs(8, "z")
     assert_allclose(force_jacobian(sol, "z", method="operator", rtol=1e-12), J[np.ix_(idx, idx)], rtol=0,
                     atol=1e-10 * np.abs(J).max())
+
+
+@pytest.mark.parametrize("particle", [cd.Sphere(radius=50e-9, index=1.45), cd.Sphere(radius=60e-9, index=1.6, model="rayleigh")],
+                         ids=["e+m", "electric-only"])
+def test_fft_many_column_products_equal_dense(particle, rng):
+    """FFTOperator.scatter_many / apply_g / apply_gx on R columns = the dense operator on each column (oracle: the
+    dense blocks; the FFT products agree to 1e-12 of the largest entry, round-off of the transforms)."""
+    x = np.arange(7) * 600e-9
+    X, Y = np.meshgrid(x, x, indexing="ij")
+    pos = np.c_[X.ravel(), Y.ravel(), np.zeros(49)][rng.permutation(49)[:40]]  # vacancies
+    scene = cd.Scene(positions=pos, particles=particle, illumination=_plane())
+    fft = cd.solve(scene, method="fft")._operator
+    dense = cd.solve(scene, method="direct")._operator
+    U = rng.standard_normal((6 * 40, 5)) + 1j * rng.standard_normal((6 * 40, 5))
+    ref = apply_w_chi(dense, U)
+    assert_allclose(fft.scatter_many(U), ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    V = U[: 3 * 40].reshape(40, 3, 5)
+    for name in ("apply_g", "apply_gx"):
+        want = getattr(dense, name)(V)
+        assert_allclose(getattr(fft, name)(V), want, rtol=0, atol=1e-12 * np.abs(want).max())
+    if not fft.has_magnetic:  # need_h=False leaves the magnetic rows zero
+        assert np.all(fft.scatter_many(U, need_h=False)[3 * 40:] == 0)

@@ -331,19 +331,71 @@ class FFTOperator(OperatorBase):
         return out
 
     # ------------------------------------------------------------------ interface
+    def _convolve_columns(self, Shat: np.ndarray, rows: list, R: int) -> np.ndarray:
+        """Like :meth:`_convolve` for R columns at once: ``Shat`` (ns * R, *P) with source ``s`` of column r at
+        ``s * R + r``; ``rows[o] = [(sign, kernel_hat, s), ...]`` -> outputs (len(rows) * R, N), output o of
+        column r at ``o * R + r``. Every term is one product over all columns (blocks of nodes keep the work
+        arrays in cache), so the Python work does not grow with R."""
+        M = int(np.prod(self._pshape))
+        Sf = Shat.reshape(-1, R, M)
+        plan = [sorted([(sign, K.reshape(M), src) for sign, K, src in terms], key=lambda t: -t[0]) for terms in rows]
+        out = np.empty((len(rows), R, M), complex)
+        step = max(1, BLOCK // R)
+        tmp = np.empty((R, min(step, M)), complex)
+        for b0 in range(0, M, step):
+            b1 = min(M, b0 + step)
+            t = tmp[:, : b1 - b0]
+            for o, terms in enumerate(plan):
+                acc = out[o, :, b0:b1]
+                if not terms:
+                    acc[...] = 0.0
+                    continue
+                sign, K, src = terms[0]
+                np.multiply(K[b0:b1], Sf[src, :, b0:b1], out=acc)
+                if sign < 0:
+                    np.negative(acc, out=acc)
+                for sign, K, src in terms[1:]:
+                    np.multiply(K[b0:b1], Sf[src, :, b0:b1], out=t)
+                    (np.add if sign > 0 else np.subtract)(acc, t, out=acc)
+        return self._inverse(out.reshape((len(rows) * R,) + self._pshape))
+
     def apply_g(self, V: np.ndarray) -> np.ndarray:
         """``g`` applied to ``V`` (N, 3, R) -> (N, 3, R)."""
         N, _, R = V.shape
         Shat = self._forward(V.transpose(1, 2, 0).reshape(3 * R, N))  # source index c * R + r
-        rows = [[(s, K, c * R + r) for s, K, c in self._g_terms(i, 0)] for i in range(3) for r in range(R)]
-        return self._convolve(Shat, rows).reshape(3, R, N).transpose(2, 0, 1)
+        rows = [self._g_terms(i, 0) for i in range(3)]
+        return self._convolve_columns(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
 
     def apply_gx(self, V: np.ndarray) -> np.ndarray:
         """``gx`` (``v -> C x cross v``) applied to ``V`` (N, 3, R) -> (N, 3, R)."""
         N, _, R = V.shape
         Shat = self._forward(V.transpose(1, 2, 0).reshape(3 * R, N))
-        rows = [[(s, K, c * R + r) for s, K, c in self._gx_terms(i, 0)] for i in range(3) for r in range(R)]
-        return self._convolve(Shat, rows).reshape(3, R, N).transpose(2, 0, 1)
+        rows = [self._gx_terms(i, 0) for i in range(3)]
+        return self._convolve_columns(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
+
+    def scatter_many(self, U: np.ndarray, need_h: bool = True) -> np.ndarray:
+        """``W chi U`` for field-major columns ``U`` (6N, R) -> (6N, R): one forward FFT per source component
+        and column, one inverse per output (``E = g ve - gx vh``, ``ZH = gx ve + g vh``). ``need_h=False``
+        with no magnetic particle: the ZH rows are returned as zeros (see
+        :func:`cdsolve.scattering.multi_rhs.apply_w_chi`)."""
+        N, R = self.N, U.shape[1]
+        e = U[: 3 * N].reshape(N, 3, R)
+        ve = e * self._diag_e[:, :, None] if self._diag_e is not None else np.einsum("nij,njr->nir", self.chi_e, e)
+        if self.has_magnetic:
+            h = U[3 * N :].reshape(N, 3, R)
+            vh = h * self._diag_m[:, :, None] if self._diag_m is not None else np.einsum("nij,njr->nir", self.chi_m, h)
+            Shat = self._forward(np.concatenate([ve, vh], axis=1).transpose(1, 2, 0).reshape(6 * R, N))
+            rows = ([self._g_terms(i, 0) + self._gx_terms(i, 3, -1.0) for i in range(3)]
+                    + [self._gx_terms(i, 0) + self._g_terms(i, 3) for i in range(3)])
+        else:
+            Shat = self._forward(ve.transpose(1, 2, 0).reshape(3 * R, N))
+            rows = [self._g_terms(i, 0) for i in range(3)] + ([self._gx_terms(i, 0) for i in range(3)] if need_h else [])
+        out = self._convolve_columns(Shat, rows, R).reshape(len(rows), R, N)
+        res = np.zeros((2, N, 3, R), complex)
+        res[0] = out[:3].transpose(2, 0, 1)
+        if len(rows) == 6:
+            res[1] = out[3:].transpose(2, 0, 1)
+        return res.reshape(6 * N, R)
 
     def scatter(self, u: np.ndarray) -> np.ndarray:
         """``W chi u`` (6N,) with one forward FFT per source component and one inverse per output."""

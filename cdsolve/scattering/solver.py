@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import math
 import os
-import contextlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -80,6 +79,7 @@ from .observables import (
     optical_torques,
 )
 from .fft_operator import FFTOperator, padded_shape
+from .multi_rhs import single_threaded_blas
 from .operators import BackendUnavailableError, GridEmbedding, LatticeMismatchError, OperatorBase, detect_grid
 from .scene import Scene
 
@@ -1067,25 +1067,6 @@ class _ElectricSystem:
         return e - self.op.apply_g(ve[:, :, None])[:, :, 0].ravel()
 
 
-_BLAS_CONTROLLER: list = []  # one threadpoolctl controller, made on first use (finding the libraries costs ~ms)
-
-
-@contextlib.contextmanager
-def _single_threaded_blas():
-    """BLAS limited to one thread inside the block (restored after it).
-
-    The Arnoldi steps of GMRES on a fast operator are matrix-vector products on vectors of length 6N: on this
-    2-core machine OpenBLAS's two threads make them 2-10x slower than one (measured 8.0 ms vs 0.82 ms for a
-    (11, 6e4) complex product), and its spinning workers slow the FFTs that follow.
-    """
-    if not _BLAS_CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER.append(ThreadpoolController())
-    with _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas"):
-        yield
-
-
 def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int, x0: np.ndarray | None = None):
     """GMRES(30) on a fast (FFT, FMM) operator; on the 3N electric system when no particle is magnetic.
 
@@ -1093,7 +1074,7 @@ def _gmres_fast(op, b: np.ndarray, rtol: float, maxiter: int, x0: np.ndarray | N
     that system) and ``Z H = Z H_inc + gx chi_e E`` follows explicitly: half the unknowns, half the FFTs per
     product. The caller computes the true residual of the full 6N system afterwards.
     """
-    with _single_threaded_blas():
+    with single_threaded_blas():
         if op.has_magnetic:
             return _gmres(op, b, rtol, maxiter, restart=_GMRES_RESTART_FAST, x0=x0)
         N = op.N
