@@ -277,3 +277,14 @@ def test_larger_lattices(case):
     else:
         sc = cd.Scene(positions=_chain(300), particles=SILICA, illumination=_plane_wave())
     _compare(sc)
+
+
+def test_focused_tweezer_array_illumination():
+    """Richards-Wolf focused tweezers (NA 0.6, Gaussian pupil filling) on a 6 x 6 lattice, particles 150 nm off
+    their foci (the incident gradients then matter for the forces): oracle the dense backend, as above."""
+    pos = _square(6, 1.5e-6)
+    rng = np.random.default_rng(9)
+    foci = pos + rng.uniform(-150e-9, 150e-9, pos.shape)
+    beams = [cd.FocusedBeam(LAM, na=0.6, power=0.01, filling_factor=1.0, focus=f, phase=float(ph),
+                            polarization=(1, 0, 0)) for f, ph in zip(foci, rng.uniform(0, 2 * np.pi, len(pos)))]
+    _compare(cd.Scene(positions=pos, particles=SILICA, illumination=cd.BeamSum(beams)))
