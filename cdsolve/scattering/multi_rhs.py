@@ -18,7 +18,7 @@ import contextlib
 import numpy as np
 import scipy.linalg as sla
 
-__all__ = ["apply_w_chi", "solve_many", "single_threaded_blas"]
+__all__ = ["apply_w_chi", "solve_many", "gmres_columns", "single_threaded_blas"]
 
 #: bytes allowed for the Krylov basis of one block of columns
 KRYLOV_BYTES = 1 << 28
@@ -67,21 +67,57 @@ def apply_w_chi(op, U: np.ndarray, need_h: bool = True) -> np.ndarray:
     return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)
 
 
-def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: int):
-    """Restarted GMRES for every column of ``B`` (n, R), products applied to all active columns at once.
+def gmres_columns(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: int, X0: np.ndarray | None = None):
+    """Restarted GMRES for every column of ``B`` (n, R), the products applied to all active columns at once.
 
-    Returns ``X`` (n, R), the true relative residuals (R,), batched products, cycles and the stop reason of
-    each column ("converged", "stagnated", "product cap (maxiter)").
+    The one GMRES of the package (``cdsolve.scattering.solver`` runs it with one column). Each column has its
+    own Arnoldi basis (classical Gram-Schmidt with one reorthogonalization), Givens rotations and residual
+    estimate. A cycle ends for a column when its estimate reaches ``rtol ||b||``, after ``restart`` steps or
+    when the product budget is spent; the *true* residual ``||b - A x||`` is then computed (one counted
+    product) and decides convergence. A column stops when converged, when ``maxiter`` products are used, or
+    when a cycle does not reduce its true residual by at least 0.1 % (stagnation). A warm start ``X0`` costs
+    one counted product for its residual; columns already below ``rtol ||b||`` end there.
+
+    Parameters
+    ----------
+    matmat : callable
+        ``(n, r) complex -> (n, r) complex``, the matrix applied to r columns.
+    B : (n, R) complex
+    rtol : float
+    maxiter : int
+        Cap on the (batched) products, true-residual products included.
+    restart : int
+    X0 : (n, R) complex, optional
+
+    Returns
+    -------
+    X : (n, R) complex
+    info : dict
+        ``residual`` (R,) true relative residuals, ``stop`` (R,) reasons ("converged", "stagnated",
+        "product cap (maxiter)", "zero right-hand side"), ``condition_lower_bound`` (R,) (largest
+        ``sigma_max / sigma_min`` of a column's Hessenberg matrices: since ``A V_j = V_(j+1) H_j`` with
+        orthonormal ``V``, their singular values lie inside those of ``A``, so this never exceeds the 2-norm
+        condition), ``initial_residual`` (R,), ``products``, ``cycles``.
     """
     n, R = B.shape
-    X = np.zeros((n, R), complex)
     b_norm = np.linalg.norm(B, axis=0)
+    zero = b_norm == 0
     target = rtol * b_norm
-    beta = b_norm.copy()
-    Res = B.astype(complex, copy=True)
-    active = beta > target  # zero columns are solved by X = 0
-    stop = np.where(active, "product cap (maxiter)", "converged").astype(object)
     products = cycles = 0
+    X = np.zeros((n, R), complex)
+    if X0 is not None and not zero.all():
+        X = np.array(X0, dtype=complex).reshape(n, R)
+        X[:, zero] = 0.0
+        Res = B - matmat(X)
+        products += 1
+    else:
+        Res = B.astype(complex, copy=True)
+    beta = np.linalg.norm(Res, axis=0)
+    initial = np.divide(beta, b_norm, out=np.zeros(R), where=~zero)
+    cond = np.ones(R)
+    active = beta > target  # zero columns (beta = target = 0) are solved by X = 0
+    stop = np.where(active, "product cap (maxiter)", "converged").astype(object)
+    stop[zero] = "zero right-hand side"
     while active.any():
         budget = maxiter - products - 1  # keep one product for the true residual
         if budget < 1:
@@ -89,7 +125,8 @@ def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: i
         m = min(restart, budget)
         idx = np.flatnonzero(active)
         Ra = len(idx)
-        V = np.empty((Ra, m + 1, n), complex)  # column-major Krylov bases: batched BLAS products
+        V = np.empty((Ra, m + 1, n), complex)  # one contiguous Krylov basis per column
+        H = np.zeros((m + 1, m, Ra), complex)  # unrotated Hessenberg matrices (condition bound)
         Rt = np.zeros((m, m, Ra), complex)
         cs = np.zeros((m, Ra), complex)
         sn = np.zeros((m, Ra), complex)
@@ -103,7 +140,7 @@ def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: i
             w = np.ascontiguousarray(matmat(np.ascontiguousarray(V[:, j].T)).T)  # (Ra, n)
             products += 1
             hsum = np.empty((Ra, j + 1), complex)
-            for r in range(Ra):  # classical Gram-Schmidt, two passes (one-thread BLAS matrix-vector products)
+            for r in range(Ra):  # Gram-Schmidt, two passes, BLAS matrix-vector products (no copy of the basis)
                 Vr, wr = V[r, : j + 1], w[r]
                 h = (Vr @ wr.conj()).conj()
                 wr -= h @ Vr
@@ -114,6 +151,7 @@ def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: i
             col[: j + 1] = hsum.T
             hn = np.linalg.norm(w, axis=1)
             col[j + 1] = hn
+            H[: j + 2, j] = col
             for i in range(j):  # previous rotations, vectorized over the columns
                 a, c = col[i].copy(), col[i + 1].copy()
                 col[i] = np.conj(cs[i]) * a + np.conj(sn[i]) * c
@@ -131,10 +169,12 @@ def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: i
             if not live.any():
                 break
             V[:, j + 1] = w / np.where(hn > 0, hn, 1.0)[:, None]
-        for r in range(Ra):  # each column's own least-squares solution (small triangular systems)
+        for r in range(Ra):  # each column's own least-squares solution and condition bound
             k = k_used[r]
             y = sla.solve_triangular(Rt[:k, :k, r], g[:k, r])
             X[:, idx[r]] += y @ V[r, :k]
+            sv = np.linalg.svd(H[: k + 1, :k, r], compute_uv=False)
+            cond[idx[r]] = max(cond[idx[r]], float(sv[0] / sv[-1])) if sv[-1] > 0 else np.inf
         cycles += 1
         Res[:, idx] = B[:, idx] - matmat(X[:, idx])
         products += 1
@@ -145,8 +185,9 @@ def _lockstep_gmres(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: i
         stop[idx[conv]] = "converged"
         stop[idx[stag]] = "stagnated"
         active[idx[conv | stag]] = False
-    residual = np.divide(beta, b_norm, out=np.zeros(R), where=b_norm > 0)
-    return X, residual, products, cycles, stop
+    residual = np.divide(beta, b_norm, out=np.zeros(R), where=~zero)
+    return X, {"residual": residual, "stop": stop, "condition_lower_bound": cond, "initial_residual": initial,
+               "products": products, "cycles": cycles}
 
 
 def solve_many(op, B: np.ndarray, *, rtol: float = 1e-10, maxiter: int = 500, restart: int = 30):
@@ -215,14 +256,14 @@ def solve_many(op, B: np.ndarray, *, rtol: float = 1e-10, maxiter: int = 500, re
     for c0 in range(0, R, block):
         cols = slice(c0, min(R, c0 + block))
         with single_threaded_blas():
-            Xb, res, p, c, st = _lockstep_gmres(matmat, np.ascontiguousarray(B[:n, cols], dtype=complex), rtol,
-                                                int(maxiter), restart)
+            Xb, it = gmres_columns(matmat, np.ascontiguousarray(B[:n, cols], dtype=complex), rtol, int(maxiter),
+                                   restart)
         X[:n, cols] = Xb
-        worst = max(worst, float(res.max(initial=0.0)))
-        products += p
-        cycles += c
+        worst = max(worst, float(it["residual"].max(initial=0.0)))
+        products += it["products"]
+        cycles += it["cycles"]
         blocks += 1
-        for s in st:
+        for s in it["stop"]:
             stops[s] = stops.get(s, 0) + 1
     if electric:
         ve = np.einsum("nij,njr->nir", op.chi_e, X[:n3].reshape(N, 3, R))

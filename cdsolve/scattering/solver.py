@@ -79,7 +79,7 @@ from .observables import (
     optical_torques,
 )
 from .fft_operator import FFTOperator, padded_shape
-from .multi_rhs import single_threaded_blas
+from .multi_rhs import gmres_columns, single_threaded_blas
 from .operators import BackendUnavailableError, GridEmbedding, LatticeMismatchError, OperatorBase, detect_grid
 from .scene import Scene
 
@@ -942,116 +942,28 @@ def _gmres(op: CouplingOperator, b: np.ndarray, rtol: float, maxiter: int, resta
            x0: np.ndarray | None = None):
     """Restarted GMRES on ``(1 - W chi) u = b`` from ``u = x0`` (default 0; own implementation: works with every SciPy).
 
-    A warm start ``x0`` (e.g. the solution of a nearby configuration) costs one counted product for its
-    residual and ends at once when that residual is already below ``rtol ||b||``.
-
-    Arnoldi with classical Gram-Schmidt and one reorthogonalization, Givens rotations for the residual
-    estimate. A cycle ends when the estimate reaches ``rtol ||b||``, after ``restart`` steps or when the
-    product budget is spent; the *true* residual ``||b - A u||`` is then computed (one counted product)
-    and decides convergence. Stops when converged, when ``maxiter`` products are used, or when a cycle
-    does not reduce the true residual by at least 0.1 % (stagnation).
+    One column of :func:`cdsolve.scattering.multi_rhs.gmres_columns` (its docstring has the stopping rule: the
+    true residual decides, stagnation below 0.1 % per cycle stops, ``maxiter`` caps the products). A warm start
+    ``x0`` (e.g. the solution of a nearby configuration) costs one counted product for its residual and ends
+    at once when that residual is already below ``rtol ||b||``.
 
     Returns ``u`` (6N,) complex and a dict: ``converged``, ``residual`` (true, relative), ``matvecs`` (=
-    ``iterations``), ``cycles``, ``stop`` (reason), ``condition_lower_bound`` (largest
-    ``sigma_max / sigma_min`` of the Hessenberg matrices: since ``A V_j = V_(j+1) H_j`` with orthonormal
-    ``V``, their singular values lie inside those of ``A``, so this never exceeds the 2-norm condition).
+    ``iterations``), ``cycles``, ``stop`` (reason), ``condition_lower_bound`` (a lower bound of the 2-norm
+    condition from the Arnoldi Hessenberg matrices), ``initial_residual``.
     """
     n = b.size
-    b_norm = float(np.linalg.norm(b))
-    u = np.zeros(n, complex)
-    if b_norm == 0:
-        return u, {"converged": True, "residual": 0.0, "matvecs": 0, "iterations": 0, "cycles": 0,
-                   "stop": "zero right-hand side", "condition_lower_bound": 1.0}
-    target = rtol * b_norm
-    r = b.astype(complex, copy=True)
-    beta = b_norm
-    matvecs, cycles, cond_lb = 0, 0, 1.0
-    stop = "product cap (maxiter)"
-    if x0 is not None:
-        u = np.array(x0, dtype=complex).reshape(n)
-        r = b - op.matvec(u)
-        matvecs += 1
-        beta = float(np.linalg.norm(r))
-        initial = beta / b_norm
-        if beta <= target:
-            stop = "converged"
-    else:
-        initial = 1.0
-    while beta > target:
-        budget = maxiter - matvecs - 1  # keep one product for the true residual
-        if budget < 1:
-            break
-        m = min(restart, budget)
-        V = np.empty((m + 1, n), complex)
-        H = np.zeros((m + 1, m), complex)
-        cs = np.zeros(m, complex)
-        sn = np.zeros(m, complex)
-        g = np.zeros(m + 1, complex)
-        R = np.zeros((m, m), complex)
-        g[0] = beta
-        V[0] = r / beta
-        j_used = 0
-        for j in range(m):
-            w = op.matvec(V[j])
-            matvecs += 1
-            Vj = V[: j + 1]
-            h = (Vj @ w.conj()).conj()  # = Vj^H w without copying Vj (conjugates the short vector)
-            w -= h @ Vj
-            h2 = (Vj @ w.conj()).conj()  # second pass: orthogonal to working precision
-            w -= h2 @ Vj
-            H[: j + 1, j] = h + h2
-            hn = float(np.linalg.norm(w))
-            H[j + 1, j] = hn
-            j_used = j + 1
-            # apply the previous rotations to the new column, then a new one to zero H[j+1, j]
-            col = H[: j + 2, j].copy()
-            for i in range(j):
-                a, c = col[i], col[i + 1]
-                col[i] = np.conj(cs[i]) * a + np.conj(sn[i]) * c
-                col[i + 1] = -sn[i] * a + cs[i] * c
-            den = math.hypot(abs(col[j]), abs(col[j + 1]))
-            if den == 0:
-                cs[j], sn[j] = 1.0, 0.0
-            else:
-                cs[j], sn[j] = col[j] / den, col[j + 1] / den
-            col[j], col[j + 1] = den, 0.0
-            g[j + 1] = -sn[j] * g[j]
-            g[j] = np.conj(cs[j]) * g[j]
-            R[: j + 1, j] = col[: j + 1]  # H keeps the unrotated Hessenberg (for the condition bound)
-            if hn == 0 or abs(g[j + 1]) <= target:  # happy breakdown or estimated convergence
-                break
-            V[j + 1] = w / hn
-        k = j_used
-        y = sla.solve_triangular(R[:k, :k], g[:k]) if k else np.zeros(0, complex)
-        u += y @ V[:k]
-        sv = np.linalg.svd(H[: k + 1, :k], compute_uv=False)
-        if sv[-1] > 0:
-            cond_lb = max(cond_lb, float(sv[0] / sv[-1]))
-        else:
-            cond_lb = np.inf
-        cycles += 1
-        r = b - op.matvec(u)
-        matvecs += 1
-        new_beta = float(np.linalg.norm(r))
-        if new_beta <= target:
-            beta = new_beta
-            stop = "converged"
-            break
-        if new_beta > 0.999 * beta:
-            beta = new_beta
-            stop = "stagnated"
-            break
-        beta = new_beta
-    res = beta / b_norm
-    return u, {
+    X, it = gmres_columns(lambda U: op.matvec(U[:, 0])[:, None], b.reshape(n, 1), rtol, maxiter, restart,
+                          None if x0 is None else np.asarray(x0).reshape(n, 1))
+    res = float(it["residual"][0])
+    return X[:, 0], {
         "converged": bool(res <= rtol),
-        "residual": float(res),
-        "matvecs": matvecs,
-        "iterations": matvecs,
-        "cycles": cycles,
-        "stop": stop,
-        "condition_lower_bound": cond_lb,
-        "initial_residual": float(initial),
+        "residual": res,
+        "matvecs": it["products"],
+        "iterations": it["products"],
+        "cycles": it["cycles"],
+        "stop": str(it["stop"][0]),
+        "condition_lower_bound": float(it["condition_lower_bound"][0]),
+        "initial_residual": float(it["initial_residual"][0]),
     }
 
 
