@@ -288,54 +288,14 @@ class FFTOperator(OperatorBase):
             out = out[tuple(keep)]
         return out[(slice(None),) + self._gather]
 
-    def _convolve(self, Shat: np.ndarray, rows: list) -> np.ndarray:
-        """``rows[o] = [(sign, kernel_hat, source_index), ...]`` -> outputs (len(rows), N) at the particles.
+    def _convolve(self, Shat: np.ndarray, rows: list, R: int = 1) -> np.ndarray:
+        """``rows[o] = [(sign, kernel_hat, s), ...]`` -> outputs (len(rows) * R, N) at the particles.
 
-        Each output ``sum sign * kernel_hat * Shat[source]`` is accumulated per block of ``BLOCK`` nodes in
-        a cache-resident work array (one read of every kernel and source, one write of the output).
+        ``Shat`` (ns * R, *P): source ``s`` of column r at ``s * R + r``; output o of column r at ``o * R + r``.
+        Each output ``sum sign * kernel_hat * Shat[s]`` is accumulated per block of nodes in a cache-resident
+        work array (one read of every kernel and source, one write of the output); every term is one product
+        over all R columns, so the Python work does not grow with R.
         """
-        M = int(np.prod(self._pshape))
-        Sf = Shat.reshape(Shat.shape[0], M)
-        plan = [sorted([(sign, K.reshape(M), s) for sign, K, s in terms], key=lambda t: -t[0]) for terms in rows]
-        out = np.empty((len(rows), M), complex)
-        tmp = np.empty(min(BLOCK, M), complex)
-        for b0 in range(0, M, BLOCK):
-            b1 = min(M, b0 + BLOCK)
-            t = tmp[: b1 - b0]
-            for o, terms in enumerate(plan):
-                acc = out[o, b0:b1]
-                if not terms:
-                    acc[...] = 0.0
-                    continue
-                sign, K, s = terms[0]
-                np.multiply(K[b0:b1], Sf[s, b0:b1], out=acc)
-                if sign < 0:
-                    np.negative(acc, out=acc)
-                for sign, K, s in terms[1:]:
-                    np.multiply(K[b0:b1], Sf[s, b0:b1], out=t)
-                    (np.add if sign > 0 else np.subtract)(acc, t, out=acc)
-        return self._inverse(out.reshape((len(rows),) + self._pshape))
-
-    def _g_terms(self, i: int, base: int, sign: float = 1.0) -> list:
-        """Terms of ``(g s)_i`` with the source components at ``base + c``."""
-        f = self._field
-        return [(sign, f[("g", _PAIR_ID[(i, c)])], base + c) for c in range(3) if ("g", _PAIR_ID[(i, c)]) in f]
-
-    def _gx_terms(self, i: int, base: int, sign: float = 1.0) -> list:
-        """Terms of ``(gx s)_i``: ``gx_ij = -C x_m`` for cyclic (i, j, m), ``+C x_m`` reversed."""
-        f = self._field
-        out = []
-        for a, b, s_, m in _gx_terms():
-            if a == i and ("cx", m) in f:
-                out.append((-s_ * sign, f[("cx", m)], base + b))
-        return out
-
-    # ------------------------------------------------------------------ interface
-    def _convolve_columns(self, Shat: np.ndarray, rows: list, R: int) -> np.ndarray:
-        """Like :meth:`_convolve` for R columns at once: ``Shat`` (ns * R, *P) with source ``s`` of column r at
-        ``s * R + r``; ``rows[o] = [(sign, kernel_hat, s), ...]`` -> outputs (len(rows) * R, N), output o of
-        column r at ``o * R + r``. Every term is one product over all columns (blocks of nodes keep the work
-        arrays in cache), so the Python work does not grow with R."""
         M = int(np.prod(self._pshape))
         Sf = Shat.reshape(-1, R, M)
         plan = [sorted([(sign, K.reshape(M), src) for sign, K, src in terms], key=lambda t: -t[0]) for terms in rows]
@@ -359,19 +319,34 @@ class FFTOperator(OperatorBase):
                     (np.add if sign > 0 else np.subtract)(acc, t, out=acc)
         return self._inverse(out.reshape((len(rows) * R,) + self._pshape))
 
+    def _g_terms(self, i: int, base: int, sign: float = 1.0) -> list:
+        """Terms of ``(g s)_i`` with the source components at ``base + c``."""
+        f = self._field
+        return [(sign, f[("g", _PAIR_ID[(i, c)])], base + c) for c in range(3) if ("g", _PAIR_ID[(i, c)]) in f]
+
+    def _gx_terms(self, i: int, base: int, sign: float = 1.0) -> list:
+        """Terms of ``(gx s)_i``: ``gx_ij = -C x_m`` for cyclic (i, j, m), ``+C x_m`` reversed."""
+        f = self._field
+        out = []
+        for a, b, s_, m in _gx_terms():
+            if a == i and ("cx", m) in f:
+                out.append((-s_ * sign, f[("cx", m)], base + b))
+        return out
+
+    # ------------------------------------------------------------------ interface
     def apply_g(self, V: np.ndarray) -> np.ndarray:
         """``g`` applied to ``V`` (N, 3, R) -> (N, 3, R)."""
         N, _, R = V.shape
         Shat = self._forward(V.transpose(1, 2, 0).reshape(3 * R, N))  # source index c * R + r
         rows = [self._g_terms(i, 0) for i in range(3)]
-        return self._convolve_columns(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
+        return self._convolve(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
 
     def apply_gx(self, V: np.ndarray) -> np.ndarray:
         """``gx`` (``v -> C x cross v``) applied to ``V`` (N, 3, R) -> (N, 3, R)."""
         N, _, R = V.shape
         Shat = self._forward(V.transpose(1, 2, 0).reshape(3 * R, N))
         rows = [self._gx_terms(i, 0) for i in range(3)]
-        return self._convolve_columns(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
+        return self._convolve(Shat, rows, R).reshape(3, R, N).transpose(2, 0, 1)
 
     def scatter_many(self, U: np.ndarray, need_h: bool = True) -> np.ndarray:
         """``W chi U`` for field-major columns ``U`` (6N, R) -> (6N, R): one forward FFT per source component
@@ -390,25 +365,12 @@ class FFTOperator(OperatorBase):
         else:
             Shat = self._forward(ve.transpose(1, 2, 0).reshape(3 * R, N))
             rows = [self._g_terms(i, 0) for i in range(3)] + ([self._gx_terms(i, 0) for i in range(3)] if need_h else [])
-        out = self._convolve_columns(Shat, rows, R).reshape(len(rows), R, N)
+        out = self._convolve(Shat, rows, R).reshape(len(rows), R, N)
         res = np.zeros((2, N, 3, R), complex)
         res[0] = out[:3].transpose(2, 0, 1)
         if len(rows) == 6:
             res[1] = out[3:].transpose(2, 0, 1)
         return res.reshape(6 * N, R)
-
-    def scatter(self, u: np.ndarray) -> np.ndarray:
-        """``W chi u`` (6N,) with one forward FFT per source component and one inverse per output."""
-        ve, vh = self.polarize(u)
-        if self.has_magnetic:
-            Shat = self._forward(np.concatenate([ve.T, vh.T]))  # sources 0-2 electric, 3-5 magnetic
-            rows = ([self._g_terms(i, 0) + self._gx_terms(i, 3, -1.0) for i in range(3)]
-                    + [self._gx_terms(i, 0) + self._g_terms(i, 3) for i in range(3)])
-        else:
-            Shat = self._forward(ve.T)
-            rows = [self._g_terms(i, 0) for i in range(3)] + [self._gx_terms(i, 0) for i in range(3)]
-        out = self._convolve(Shat, rows)  # (6, N)
-        return np.concatenate([out[:3].T.ravel(), out[3:].T.ravel()])
 
     def scattered_field_gradients(self, ve: np.ndarray, vh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(dE, dZH)`` (N, 3, 3), ``[n, a, i] = d_a`` of the field scattered at particle n by the others'

@@ -71,6 +71,8 @@ import time
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .operators import OperatorBase
+
 __all__ = ["FMMOperator", "fmm_available"]
 
 #: near-field radius for the exact part of the field Hessians, in units of s_n = min(d_nn, 1/k)
@@ -150,7 +152,7 @@ def _check_chi(name: str, chi, N: int) -> np.ndarray:
     return chi.astype(complex, copy=False)
 
 
-class FMMOperator:
+class FMMOperator(OperatorBase):
     """Coupling operator ``W chi`` evaluated with the Helmholtz FMM (memory and time ~ N, not N^2).
 
     Parameters

@@ -44,27 +44,10 @@ def single_threaded_blas():
 
 
 def apply_w_chi(op, U: np.ndarray, need_h: bool = True) -> np.ndarray:
-    """``W chi`` applied to field-major columns ``U`` (6N, R) complex -> (6N, R) (self terms excluded).
-
-    ``need_h=False``: when no particle is magnetic the magnetic-field rows are returned as zeros (callers
-    that only use ``chi U`` never read them: ``chi_m = 0``), saving the ``gx`` product.
-    """
-    if hasattr(op, "scatter_many"):  # a backend's fused many-column product (FFT: shared forward transforms)
-        return op.scatter_many(U, need_h=need_h)
-    N = op.N
-    ncol = U.shape[1]
-    e = U[: 3 * N].reshape(N, 3, ncol)
-    h = U[3 * N :].reshape(N, 3, ncol)
-    ve = np.einsum("nij,njr->nir", op.chi_e, e)
-    if not op.has_magnetic:  # chi_m = 0: E = g ve, ZH = gx ve
-        h_rows = op.apply_gx(ve).reshape(3 * N, ncol) if need_h else np.zeros((3 * N, ncol), complex)
-        return np.concatenate([op.apply_g(ve).reshape(3 * N, ncol), h_rows], axis=0)
-    vh = np.einsum("nij,njr->nir", op.chi_m, h)
-    both = np.concatenate([ve, vh], axis=2)  # one batched product for both source kinds
-    G, X = op.apply_g(both), op.apply_gx(both)
-    out_e = G[:, :, :ncol] - X[:, :, ncol:]
-    out_h = X[:, :, :ncol] + G[:, :, ncol:]
-    return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)
+    """``W chi`` applied to field-major columns ``U`` (6N, R) complex -> (6N, R) (self terms excluded): the
+    operator's ``scatter_many`` (see :class:`cdsolve.scattering.operators.OperatorBase`; the FFT backend fuses
+    it)."""
+    return op.scatter_many(U, need_h=need_h)
 
 
 def gmres_columns(matmat, B: np.ndarray, rtol: float, maxiter: int, restart: int, X0: np.ndarray | None = None):

@@ -16,8 +16,9 @@ in V/m, ``chi_e = k^3 alpha_e/(eps0 eps_m)``, ``chi_m = k^3 alpha_m``, propagato
 ``apply_g(V)``, ``apply_gx(V)``
     ``g`` resp. ``gx`` (``v -> C x cross v``) applied to R stacked source vectors ``V`` (N, 3, R) complex:
     ``out_n = sum_{m != n} g(r_n - r_m) V_m`` (N, 3, R); the self term is excluded.
-``scatter(u)``
-    ``W chi u`` (6N,): ``E = g ve - gx vh``, ``ZH = gx ve + g vh`` at every particle from all the others.
+``scatter(u)``, ``scatter_many(U, need_h=True)``
+    ``W chi u`` (6N,): ``E = g ve - gx vh``, ``ZH = gx ve + g vh`` at every particle from all the others;
+    ``scatter_many`` for field-major columns ``U`` (6N, R).
 ``matvec(u)``
     ``(1 - W chi) u`` (6N,).
 ``scattered_field_gradients(ve, vh)``
@@ -25,7 +26,8 @@ in V/m, ``chi_e = k^3 alpha_e/(eps0 eps_m)``, ``chi_m = k^3 alpha_m``, propagato
     ``g ve - gx vh`` scattered by all the other particles' normalized dipoles ``ve, vh`` (N, 3) (and
     ``dZH`` of ``gx ve + g vh``): with the incident gradients this is everything the forces need.
 
-:class:`OperatorBase` implements ``polarize``, ``scatter`` and ``matvec`` from ``apply_g``/``apply_gx``;
+:class:`OperatorBase` implements ``polarize``, ``scatter``, ``scatter_many`` and ``matvec`` from
+``apply_g``/``apply_gx``;
 a backend may override them with something faster.
 
 Grid detection
@@ -99,17 +101,25 @@ class OperatorBase:
 
     def scatter(self, u: np.ndarray) -> np.ndarray:
         """``W chi u``: fields at every particle scattered by all the others (6N,)."""
-        ve, vh = self.polarize(u)
-        if not self.has_magnetic:  # E from electric dipoles only; H = gx chi_e E
-            e = self.apply_g(ve[:, :, None])[:, :, 0]
-            h = self.apply_gx(ve[:, :, None])[:, :, 0]
-            return np.concatenate([e.ravel(), h.ravel()])
-        both = np.stack([ve, vh], axis=2)  # (N, 3, 2)
-        G = self.apply_g(both)
-        Xv = self.apply_gx(both)
-        e = G[:, :, 0] - Xv[:, :, 1]
-        h = Xv[:, :, 0] + G[:, :, 1]
-        return np.concatenate([e.ravel(), h.ravel()])
+        return self.scatter_many(np.asarray(u)[:, None])[:, 0]
+
+    def scatter_many(self, U: np.ndarray, need_h: bool = True) -> np.ndarray:
+        """``W chi U`` for field-major columns ``U`` (6N, R) complex -> (6N, R), one batched ``apply_g`` and
+        ``apply_gx`` for all columns and both source kinds. ``need_h=False``: when no particle is magnetic the
+        ZH rows are returned as zeros (callers that only use ``chi U`` never read them: ``chi_m = 0``)."""
+        N = self.N
+        ncol = U.shape[1]
+        e = U[: 3 * N].reshape(N, 3, ncol)
+        ve = np.einsum("nij,njr->nir", self.chi_e, e)
+        if not self.has_magnetic:  # E from electric dipoles only; ZH = gx ve
+            h_rows = self.apply_gx(ve).reshape(3 * N, ncol) if need_h else np.zeros((3 * N, ncol), complex)
+            return np.concatenate([self.apply_g(ve).reshape(3 * N, ncol), h_rows], axis=0)
+        vh = np.einsum("nij,njr->nir", self.chi_m, U[3 * N :].reshape(N, 3, ncol))
+        both = np.concatenate([ve, vh], axis=2)
+        G, X = self.apply_g(both), self.apply_gx(both)
+        out_e = G[:, :, :ncol] - X[:, :, ncol:]
+        out_h = X[:, :, :ncol] + G[:, :, ncol:]
+        return np.concatenate([out_e.reshape(3 * N, ncol), out_h.reshape(3 * N, ncol)], axis=0)
 
     def matvec(self, u: np.ndarray) -> np.ndarray:
         """``(1 - W chi) u``."""
