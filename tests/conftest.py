@@ -52,3 +52,16 @@ def central_difference_jacobian(scene, h, cols=None, richardson=False):
 def fd_jacobian():
     """The :func:`central_difference_jacobian` helper (shared by the Jacobian tests)."""
     return central_difference_jacobian
+
+
+def config_with(base: dict, **sections) -> dict:
+    """A deep copy of the config dict ``base`` with whole sections replaced (``None`` removes a section)."""
+    import copy
+
+    cfg = copy.deepcopy(base)
+    for name, value in sections.items():
+        if value is None:
+            cfg.pop(name, None)
+        else:
+            cfg[name] = value
+    return cfg

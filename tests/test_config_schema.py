@@ -6,7 +6,6 @@ file (for parsed_config), and tables of bad configs that must each fail with a o
 naming the file and the key.
 """
 
-import copy
 import inspect
 import json
 import math
@@ -17,6 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from cdsolve.workflow import geometry as geo
+from conftest import config_with
 from cdsolve.workflow.config import (
     DEFAULTS,
     SCHEMA,
@@ -46,13 +46,7 @@ BASE = {
 
 
 def _cfg(**sections) -> dict:
-    cfg = copy.deepcopy(BASE)
-    for name, value in sections.items():
-        if value is None:
-            cfg.pop(name, None)
-        else:
-            cfg[name] = value
-    return cfg
+    return config_with(BASE, **sections)
 
 
 def _error(cfg) -> str:

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from cdsolve.workflow import units
 from cdsolve.workflow.cli import main
 from cdsolve.workflow.config import SCHEMA, example_config
+from conftest import config_with
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,13 +58,7 @@ def _variants(pair: dict) -> dict[str, dict]:
     """The example pair with the sections and builders the shipped files do not use (so that a mutated
     value of every schema key reaches its parser, not only the 'not a key of ...' check)."""
     def with_(**sections):
-        cfg = copy.deepcopy(pair)
-        for name, value in sections.items():
-            if value is None:
-                cfg.pop(name, None)
-            else:
-                cfg[name] = value
-        return cfg
+        return config_with(pair, **sections)
 
     twz = {"power": "200 mW", "waist": "0.7 um"}
     return {

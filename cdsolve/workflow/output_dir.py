@@ -200,26 +200,25 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path, flags: int) -> None:
+    """fsync one file or directory (best effort: a file system without fsync is not an error)."""
     with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(path, os.O_RDONLY | flags)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
 
 
+def _fsync_dir(path: Path) -> None:
+    _fsync_path(path, os.O_DIRECTORY)
+
+
 def _fsync_tree(root: Path) -> None:
     """fsync every regular file and directory under ``root`` (so the rename publishes durable contents)."""
     for dirpath, _, filenames in os.walk(root):
         for name in filenames:
-            p = os.path.join(dirpath, name)
-            with contextlib.suppress(OSError):
-                fd = os.open(p, os.O_RDONLY | os.O_NOFOLLOW)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
+            _fsync_path(os.path.join(dirpath, name), os.O_NOFOLLOW)
         _fsync_dir(Path(dirpath))
 
 
