@@ -310,13 +310,26 @@ def force_jacobian(sol, dofs=None, *, chunk_pairs: int = 1 << 13, method: str = 
         own_rows = np.zeros((n_sel, N, 6), complex)
         own_rows[np.arange(n_sel), i_idx] = own[i_idx, a_idx]
         J = c0 * np.real(rows_times_chi(own_rows) @ du + (rows_times_chi(rho_sel) @ du_src if orders >= 1 else 0.0))
-    direct = -c0 * np.real(vLv[i_idx[:, None], j_idx[None, :], a_idx[:, None], b_idx[None, :]])
-    same = i_idx[:, None] == j_idx[None, :]
-    diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v.conj(), d2u_inc) + hess_sum)
-    direct = np.where(same, diag_term[i_idx[:, None], a_idx[:, None], b_idx[None, :]], direct)
-    if scene.casimir is not None:  # K_CP = -dF_CP/dr
+    own_hess = np.einsum("ni,nabi->nab", v.conj(), d2u_inc) + hess_sum
+    return J + _explicit_terms(scene, sel, c0, i_idx, vLv, own_hess)
+
+
+def _explicit_terms(scene, sel: np.ndarray, c0: float, pidx: np.ndarray, pair_hess: np.ndarray,
+                    own_hess: np.ndarray) -> np.ndarray:
+    """The explicit second-derivative part of ``dF/dr`` on the dofs ``sel`` (both Jacobian methods).
+
+    ``pidx`` (n,) int: each dof's particle as an index into the first axes of ``pair_hess`` (P, P, 3a, 3b)
+    ``= conj(v_i)^T d_a d_b W_ij v_j`` and ``own_hess`` (P, 3a, 3b) ``= conj(v_i)^T (d_a d_b u_inc,i +
+    sum_l d_a d_b W_il v_l)``: ``-c0 Re pair_hess`` between different particles, ``c0 Re own_hess`` on a
+    particle's own block, minus the Casimir-Polder stiffness when the scene has it (``K_CP = -dF_CP/dr``).
+    """
+    ax = sel % 3
+    direct = -c0 * np.real(pair_hess[pidx[:, None], pidx[None, :], ax[:, None], ax[None, :]])
+    own = c0 * np.real(own_hess)
+    direct = np.where(pidx[:, None] == pidx[None, :], own[pidx[:, None], ax[:, None], ax[None, :]], direct)
+    if scene.casimir is not None:
         direct = direct - scene.casimir.stiffness(scene)[np.ix_(sel, sel)]
-    return J + direct
+    return direct
 
 
 #: complex numbers per chunk of pair tensors in the operator method (its temporaries are ~30x: ~100 MB)
@@ -376,12 +389,8 @@ def _operator_jacobian(sol, sel: np.ndarray, rtol: float) -> np.ndarray:
         H = propagator_hessian_form(X, Rf, u_e, _columns(ve), u_h, _columns(vh) if cross else None) / k
         hess_sum[r0 : r0 + len(t)] = H.sum(axis=3).transpose(2, 0, 1)
         hess_pp[r0 : r0 + len(t)] = H[:, :, :, parts].transpose(2, 3, 0, 1)
-    same = loc[:, None] == loc[None, :]
-    direct = -c0 * np.real(hess_pp[loc[:, None], loc[None, :], ax[:, None], ax[None, :]])
-    diag_term = c0 * np.real(np.einsum("ni,nabi->nab", v[parts].conj(), d2u_inc) + hess_sum)
-    direct = np.where(same, diag_term[loc[:, None], ax[:, None], ax[None, :]], direct)
-    if scene.casimir is not None:  # K_CP = -dF_CP/dr
-        direct = direct - scene.casimir.stiffness(scene)[np.ix_(sel, sel)]
+    own_hess = np.einsum("ni,nabi->nab", v[parts].conj(), d2u_inc) + hess_sum
+    direct = _explicit_terms(scene, sel, c0, loc, hess_pp, own_hess)
 
     # response: columns in blocks (pair tensors of one block: 18 N complex per source particle)
     J = np.empty((n_sel, n_sel))
