@@ -38,7 +38,7 @@ def main(argv=None) -> dict:
 
     t_start = time.perf_counter()
     import cdsolve as cd
-    from cdsolve.scattering.observables import isolated_forces, local_field_gradients
+    from cdsolve.scattering.observables import isolated_forces
 
     t_import = time.perf_counter() - t_start
     stages = {"import": t_import}

@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 
 import cdsolve as cd
 from cdsolve.optics import focusing
-from cdsolve.optics.beams import BeamSum, GaussianTweezer
+from cdsolve.optics.beams import BeamSum
 from cdsolve.optics.conventions import C0, EPS0, wavenumber
 from cdsolve.optics.focusing import FocusedBeam, focused_beam_jets
 

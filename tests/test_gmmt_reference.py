@@ -7,7 +7,6 @@ by convergence, provenance in each JSON). The tolerances are the dipole approxim
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from cdsolve.workflow.gmmt_reference import compare_with_reference, load_reference

@@ -8,7 +8,6 @@ than the upstream one: ratio ~ (kL)^-2 or faster).
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
 
 import cdsolve as cd
 from cdsolve.scattering.observables import far_field_amplitude

@@ -17,7 +17,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from cdsolve.workflow.gmmt_reference import compare_with_reference, load_reference  # noqa: E402
 

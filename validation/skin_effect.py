@@ -233,7 +233,7 @@ def main() -> int:
     a.plot(fs["m"][:20], fs["bwd"][:20], "s", c="C3", ms=4, mfc="none", label="full solver C[m, 0]")
     a.axhline(0, c="k", lw=0.5)
     a.set(xlabel="site separation m", ylabel="coupling / (S/kd)",
-          title=f"(a) couplings vs distance, phi = pi/4, kd = 16pi + pi/4")
+          title="(a) couplings vs distance, phi = pi/4, kd = 16pi + pi/4")
     a.legend(fontsize=7)
 
     a = ax[0, 1]
